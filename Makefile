@@ -1,0 +1,67 @@
+# Two commands do everything on a fresh clone: `make book` and `make test` (see README.md).
+SHELL := bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export PATH := $(abspath $(BIN)):$(PATH)
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
+JB_STRICT := -W -n --keep-going
+
+.PHONY: help setup book test lint unit nbval strict-book browser bench lab execute clean
+
+help:
+	@echo "make book    build the website into _build/html (sets up .venv on first use)"
+	@echo "make test    lint, library tests, nbval over every chapter, strict book build, browser tests"
+	@echo "make lab     JupyterLab on the chapters, widgets live"
+	@echo "make bench   timings and sizes into benchmarks/results.md"
+	@echo "make execute re-execute the chapters in place (refresh their stored outputs)"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@touch $@
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . $(JB_STRICT)
+	@echo "The book is in $(abspath _build/html)/index.html"
+
+test: lint unit nbval strict-book browser
+	@echo "make test: all suites passed"
+
+lint: $(STAMP)
+	$(BIN)/ruff check lib tests benchmarks chapters conftest.py
+	$(BIN)/ruff format --check lib tests benchmarks chapters conftest.py
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q -n 2 -m "not browser"
+
+nbval: $(STAMP)
+	$(BIN)/python -m pytest --nbval $(CHAPTERS) --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout 300 -n 2 --dist loadfile -q
+
+strict-book: $(STAMP)
+	$(BIN)/jupyter-book build . $(JB_STRICT)
+
+browser: $(STAMP)
+	$(BIN)/python -m pytest tests -q -m browser
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab chapters
+
+execute: $(STAMP)
+	for nb in $(CHAPTERS); do $(BIN)/jupyter execute --inplace "$$nb"; done
+
+clean:
+	rm -rf _build
