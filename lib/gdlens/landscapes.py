@@ -219,6 +219,6 @@ def check_grad(f: Callable[[Array], Array], grad: Callable[[Array], Array], x, *
     """Largest absolute difference between ``grad(x)`` and central differences of ``f``.
 
     Like ``scipy.optimize.check_grad``; the truncation error is O(eps^2) and the rounding error
-    O(machine epsilon * |f| / eps), so about 1e-8 at the default eps for values of order one.
+    O(machine epsilon * abs(f) / eps), so about 1e-8 at the default eps for values of order one.
     """
     return float(np.max(np.abs(np.asarray(grad(x)) - numerical_grad(f, x, eps=eps))))

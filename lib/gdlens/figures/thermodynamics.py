@@ -1,0 +1,67 @@
+"""Figures of the chapter *Energy, entropy and temperature*: the temperature knob on the tilted double well."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from gdlens import thermo
+from gdlens.landscapes import TiltedDoubleWell
+from gdlens.langevin import boltzmann_density
+from gdlens.plotting import PALETTE, Explorer, Slider
+
+GRID = np.linspace(-2.2, 2.2, 441)
+TEMPERATURES = np.linspace(0.05, 3.0, 60)
+N_PARTICLES = 400
+SEED = 2
+
+
+def temperature_knob(temperature: float, tilt: float):
+    """The Boltzmann law of the tilted double well at one temperature, and the energy-entropy balance.
+
+    Left: the energy E(x) (grey), the density p(x) = e^{-E/T}/Z (filled) and particles drawn from it, shown
+    at their energy. Right: the mean energy, the entropy term T S and the free energy F = <E> - T S of
+    the Boltzmann law against the temperature, the current one marked.
+    """
+    well = TiltedDoubleWell(tilt)
+    e = well.value(GRID[:, None])
+    p = boltzmann_density(well.value, GRID, temperature=temperature)
+    x = thermo.sample_density_1d(p, GRID, N_PARTICLES, rng=np.random.default_rng(SEED))
+    # a fixed layout: constrained layout would double the drawing time of every frame
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(8.0, 3.1), width_ratios=[1.15, 1], layout="none")
+    fig.subplots_adjust(left=0.08, right=0.98, bottom=0.15, top=0.91, wspace=0.25)
+    top = max(2.4, float(np.quantile(well.value(x[:, None]), 0.99)) + 0.4)
+    scale = 0.45 * (top + 0.6) / p.max()  # the density, scaled to fill the lower part of the panel
+    ax.fill_between(GRID, -0.6, -0.6 + scale * p, color=PALETTE[1], alpha=0.3, lw=0, label="density $p(x)$ (scaled)")
+    ax.plot(GRID, e, color="0.45", lw=1.5, label="energy $E(x)$")
+    jitter = np.random.default_rng(SEED + 1).uniform(0, 0.08, x.size)
+    ax.plot(x, well.value(x[:, None]) + jitter, "o", ms=2.5, alpha=0.5, color=PALETTE[0], label="particles")
+    ax.set_ylim(-0.6, top)
+    ax.set_xlabel("position $x$")
+    ax.set_ylabel("energy $E(x)$")
+    right = float(np.trapezoid(np.where(GRID > well.saddle[0], p, 0.0), GRID))
+    ax.set_title(f"T = {temperature:.2f}: {100 * right:.0f}% in the deeper (right) well", fontsize=10)
+    ax.legend(loc="upper center", fontsize=7)
+
+    dens = np.stack([boltzmann_density(well.value, GRID, temperature=t) for t in TEMPERATURES])
+    energy = thermo.mean_energy(well.value, dens, GRID)
+    ts = TEMPERATURES * thermo.entropy(dens, GRID)
+    bx.plot(TEMPERATURES, energy, color=PALETTE[1], label="mean energy <E>")
+    bx.plot(TEMPERATURES, ts, color=PALETTE[2], label="entropy term TS")
+    bx.plot(TEMPERATURES, energy - ts, color=PALETTE[0], lw=2, label="free energy F")
+    bx.axvline(temperature, color="0.3", ls="--", lw=1)
+    bx.set_xlabel("temperature T")
+    bx.set_ylabel("energy units")
+    bx.legend(fontsize=7, loc="lower left")
+    return fig
+
+
+temperature_explorer = Explorer(
+    draw=temperature_knob,
+    controls={
+        "temperature": Slider(0.05, 3.0, 0.05, 0.3, "temperature T"),
+        "tilt": Slider(0.0, 0.6, 0.05, 0.3, "tilt τ"),
+    },
+    main="temperature",
+    fmt="{:.2f}",
+)
