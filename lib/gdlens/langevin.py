@@ -519,7 +519,7 @@ class RuggedBowl(Landscape):
         return h
 
     def in_global_basin(self, x) -> Array:
-        r"""True where x lies in the ripple cell of the global minimum: every coordinate within :math:`\ell/2` of :math:`c_i`."""
+        r"""True where x lies in the ripple cell of the global minimum (each x_i within l/2 of c_i)."""
         d = self._points(x) - self.center
         return np.all(np.abs(d) < self.wavelength / 2, axis=-1)
 
