@@ -1,6 +1,7 @@
 """Shared pytest set-up for the library tests and for nbval over the chapters."""
 
 import nbval.kernel
+from hypothesis import settings
 
 
 def _execute_with_history(self, cell_input, allow_stdin=None):
@@ -10,3 +11,7 @@ def _execute_with_history(self, cell_input, allow_stdin=None):
 
 
 nbval.kernel.RunningKernel.execute_cell_input = _execute_with_history
+
+# Property tests draw the same examples on every run, so that a test run, like a chapter, is reproducible.
+settings.register_profile("gdlens", derandomize=True, deadline=None)
+settings.load_profile("gdlens")

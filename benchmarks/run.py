@@ -326,6 +326,26 @@ def extra_benchmarks() -> list[tuple[str, str, str]]:
 # --- report ---------------------------------------------------------------------------------------
 
 
+TEST_SUITES = [
+    ("library and explorer tests", ["-m", "pytest", "tests", "-q", "-n", "2", "-m", "not browser"]),
+    (
+        "nbval over every chapter",
+        ["-m", "pytest", "--nbval", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "-n", "2"]
+        + ["--dist", "loadfile", "-q", *sorted(str(p.relative_to(ROOT)) for p in (ROOT / "chapters").glob("*.ipynb"))],
+    ),
+]
+
+
+def test_times() -> list[list]:
+    """Wall-clock time of the test suites that `make test` runs before the build (same commands)."""
+    rows = []
+    for name, args in TEST_SUITES:
+        start = time.perf_counter()
+        status = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True).returncode
+        rows.append([name, time.perf_counter() - start, status])
+    return rows
+
+
 def table(header: list[str], rows: list[list], fmt: dict[int, str] | None = None) -> str:
     fmt = fmt or {}
 
@@ -351,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--toc", type=Path, help="build with this table of contents instead of _toc.yml")
     parser.add_argument("--no-scripts", action="store_true", help="do not run benchmarks/bench_*.py")
+    parser.add_argument("--skip-tests", action="store_true", help="do not time the test suites")
     args = parser.parse_args(argv)
 
     facts = machine()
@@ -366,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     print("page weights ...", flush=True)
     weights, totals = page_weights(site)
     extras = [] if args.no_scripts else extra_benchmarks()
+    print("test suites ...", flush=True)
+    tests = [] if args.skip_tests else test_times()
 
     if build_rows:
         facts.append(
@@ -382,6 +405,12 @@ def main(argv: list[str] | None = None) -> int:
         sections.append(
             "## Executing each chapter\n\nAs reported by myst-nb during the clean build.\n\n"
             + table(["chapter", "seconds"], per_chapter + [["**all chapters**", total]], {1: ".1f"})
+        )
+    if tests:
+        sections.append(
+            "## Running the tests\n\n"
+            "The suites of `make test` that come before the strict build (which is timed above) and the "
+            "browser suite.\n\n" + table(["suite", "seconds", "exit status"], tests, {1: ".1f"})
         )
     sections.append(
         "## Widget updates\n\n"

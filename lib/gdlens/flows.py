@@ -346,15 +346,17 @@ def _sg_coefficients(e: Array, temperature: float) -> tuple[Array, Array]:
     de = np.diff(e)
     if temperature == 0:
         return np.maximum(-de, 0.0), np.maximum(de, 0.0)
-    z = de / temperature
+    with np.errstate(over="ignore"):  # |dE/T| may overflow to inf at tiny T: the limits below still hold
+        z = de / temperature
 
-    def bern(z):
+    def t_bern(d, z):
+        # T B(z) with z = d/T, written through d so that z = +-inf gives the upwind limits 0 and -d
         pos = z > 0
         zp, zn = np.where(pos, z, 1.0), np.where(pos, -1.0, z)
-        out = np.where(pos, zp * np.exp(-zp) / -np.expm1(-zp), zn / np.expm1(zn))
-        return np.where(z == 0, 1.0, out)
+        out = np.where(pos, d * np.exp(-zp) / -np.expm1(-zp), d / np.expm1(zn))
+        return np.where(z == 0, temperature, out)
 
-    return temperature * bern(z), temperature * bern(-z)
+    return t_bern(de, z), t_bern(-de, -z)
 
 
 def fokker_planck_1d(
