@@ -15,6 +15,8 @@ export OPENBLAS_NUM_THREADS := 1
 export OMP_NUM_THREADS := 1
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 JB_STRICT := -W -n --keep-going
+# A hung kernel is cut after this long and the step re-run once (tests/retry_on_hang.sh says why).
+HANG_RETRY := bash tests/retry_on_hang.sh 900
 
 .PHONY: help setup book test lint unit nbval strict-book browser bench lab execute clean
 
@@ -49,11 +51,11 @@ unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q -n 2 -m "not browser"
 
 nbval: $(STAMP)
-	$(BIN)/python -m pytest --nbval $(CHAPTERS) --nbval-sanitize-with tests/nbval_sanitize.cfg \
-		--nbval-cell-timeout 300 -n 2 --dist loadfile -q
+	$(HANG_RETRY) $(BIN)/python -m pytest --nbval $(CHAPTERS) --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout 1800 -n 2 --dist loadfile -q
 
 strict-book: $(STAMP)
-	$(BIN)/jupyter-book build . $(JB_STRICT)
+	$(HANG_RETRY) $(BIN)/jupyter-book build . $(JB_STRICT)
 
 # Drives headless Chromium over _build/html (GDLENS_SITE overrides); screenshots go to _build/screenshots/.
 # Without Chromium the suite is skipped with a message (-rs prints it); under CI=true it fails instead.
