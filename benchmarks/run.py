@@ -409,8 +409,8 @@ def main(argv: list[str] | None = None) -> int:
     if tests:
         sections.append(
             "## Running the tests\n\n"
-            "The suites of `make test` that come before the strict build (which is timed above) and the "
-            "browser suite.\n\n" + table(["suite", "seconds", "exit status"], tests, {1: ".1f"})
+            "The suites of `make test` that run before the strict build (timed above); the browser suite "
+            "is not timed here.\n\n" + table(["suite", "seconds", "exit status"], tests, {1: ".1f"})
         )
     sections.append(
         "## Widget updates\n\n"
