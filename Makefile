@@ -18,13 +18,14 @@ JB_STRICT := -W -n --keep-going
 # A hung kernel is cut after this long and the step re-run once (tests/retry_on_hang.sh says why).
 HANG_RETRY := bash tests/retry_on_hang.sh 900
 
-.PHONY: help setup book test lint unit nbval strict-book browser bench lab execute clean
+.PHONY: help setup book test lint unit nbval strict-book browser bench lab execute robust clean
 
 help:
 	@echo "make book    build the website into _build/html (sets up .venv on first use)"
 	@echo "make test    lint, library tests, nbval over every chapter, strict book build, browser tests"
 	@echo "make lab     JupyterLab on the chapters, widgets live"
 	@echo "make bench   timings and sizes into benchmarks/results.md"
+	@echo "make robust  every chapter under five seeds; every claim must hold at each (writes appendix-claims.md)"
 	@echo "make execute re-execute the chapters in place (refresh their stored outputs)"
 
 setup: $(STAMP)
@@ -44,8 +45,8 @@ test: lint unit nbval strict-book browser
 	@echo "make test: all suites passed"
 
 lint: $(STAMP)
-	$(BIN)/ruff check lib tests benchmarks chapters conftest.py
-	$(BIN)/ruff format --check lib tests benchmarks chapters conftest.py
+	$(BIN)/ruff check lib tests tools benchmarks chapters conftest.py
+	$(BIN)/ruff format --check lib tests tools benchmarks chapters conftest.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q -n 2 -m "not browser"
@@ -67,6 +68,10 @@ browser: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+
+# Executes each chapter in memory under the book's seed and four more (tools/robust.py); no stored output changes.
+robust: $(STAMP)
+	$(BIN)/python tools/robust.py --jobs 2
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters

@@ -39,7 +39,12 @@ def test_every_glued_name_in_the_prose_is_stored(path):
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_executed_without_errors_in_order(path):
-    code = [c for c in _cells(path) if c["cell_type"] == "code" and _source(c).strip()]
+    # A live-widget cell is tagged skip-execution: headless runs (nbval, the build) never execute it.
+    code = [
+        c
+        for c in _cells(path)
+        if c["cell_type"] == "code" and _source(c).strip() and "skip-execution" not in c["metadata"].get("tags", [])
+    ]
     counts = [c["execution_count"] for c in code]
     assert all(n is not None for n in counts), f"{path.name} has unexecuted cells"
     assert counts == sorted(counts), f"{path.name} was not executed top to bottom"
@@ -60,3 +65,18 @@ def test_nbval_exceptions_say_why(path):
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_listed_in_the_toc(path):
     assert f"chapters/{path.stem}" in (ROOT / "_toc.yml").read_text()
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_live_widgets_are_never_executed_headless(path):
+    for cell in _cells(path):
+        if cell["cell_type"] == "code" and ".live()" in _source(cell):
+            tags = set(cell["metadata"].get("tags", []))
+            assert {"skip-execution", "nbval-skip"} <= tags, f"{path.name}: a live-widget cell must be skipped headless"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_seed_comes_from_the_environment(path):
+    sources = "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "code")
+    assert "SEED = chapter_seed(" in sources, f"{path.name}: SEED must come from gdlens.repro.chapter_seed"
+    assert "claim(" in sources, f"{path.name} states no claim"

@@ -3,12 +3,34 @@
 from __future__ import annotations
 
 import datetime
+import os
 import platform
 import time
 
 import matplotlib
 import numpy as np
 from IPython.display import Markdown
+
+SEED_ENV = "GDLENS_SEED"
+
+
+def chapter_seed(default: int) -> int:
+    """The chapter's seed: ``GDLENS_SEED`` from the environment when set, else the chapter's own ``default``.
+
+    ``make robust`` re-executes every chapter under other seeds this way, with no edit to the notebook.
+    """
+    if isinstance(default, bool) or not isinstance(default, int) or default < 0:
+        raise ValueError(f"default must be a non-negative integer seed, got {default!r}")
+    text = os.environ.get(SEED_ENV)
+    if text is None or text.strip() == "":
+        return default
+    try:
+        seed = int(text)
+    except ValueError:
+        raise ValueError(f"{SEED_ENV} must be a non-negative integer, got {text!r}") from None
+    if seed < 0:
+        raise ValueError(f"{SEED_ENV} must be a non-negative integer, got {text!r}")
+    return seed
 
 
 class Timer:
