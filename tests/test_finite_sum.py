@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from gdlens.finite_sum import LeastSquares, linear_regression, sgd_epochs
+from gdlens.finite_sum import LeastSquares, linear_regression, minibatch_covariance, minibatch_grads, sgd_epochs
 from gdlens.landscapes import check_grad
 
 
@@ -78,3 +78,89 @@ def test_shape_mismatch_is_rejected():
         LeastSquares(np.ones((3, 2)), np.ones(4))
     with pytest.raises(ValueError, match="theta"):
         LeastSquares(np.ones((3, 2)), np.ones(3)).loss(np.ones(3))
+
+
+# --- mini-batch covariance: exhaustive enumeration on a tiny data set, then sampling ------------------
+
+
+def _tiny():
+    X, y, _ = linear_regression(6, 2, noise=0.4, rng=np.random.default_rng(7))
+    return LeastSquares(X, y), np.array([0.3, -0.2])
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 6])
+def test_covariance_without_replacement_matches_all_subsets(batch_size):
+    import itertools
+
+    p, theta = _tiny()
+    gs = np.array([p.grad(theta, list(s)) for s in itertools.combinations(range(p.n), batch_size)])
+    np.testing.assert_allclose(gs.mean(axis=0), p.grad(theta), atol=1e-13)
+    exact = (gs - p.grad(theta)).T @ (gs - p.grad(theta)) / len(gs)
+    np.testing.assert_allclose(exact, minibatch_covariance(p, theta, batch_size=batch_size), atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3])
+def test_covariance_with_replacement_matches_all_tuples(batch_size):
+    import itertools
+
+    p, theta = _tiny()
+    gs = np.array([p.grad(theta, list(s)) for s in itertools.product(range(p.n), repeat=batch_size)])
+    exact = (gs - p.grad(theta)).T @ (gs - p.grad(theta)) / len(gs)
+    np.testing.assert_allclose(exact, minibatch_covariance(p, theta, batch_size=batch_size, replace=True), atol=1e-12)
+
+
+def test_full_batch_without_replacement_has_no_noise():
+    p, theta = _tiny()
+    np.testing.assert_allclose(minibatch_covariance(p, theta, batch_size=p.n), 0.0, atol=1e-15)
+    g = minibatch_grads(p, theta, batch_size=p.n, draws=3, rng=np.random.default_rng(0))
+    np.testing.assert_allclose(g, np.broadcast_to(p.grad(theta), g.shape), atol=1e-13)
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_sampled_minibatch_gradients_have_the_exact_mean_and_variance(problem, replace):
+    theta = np.array([0.5, -1.0, 0.2, 0.0])
+    batch_size, draws = 200, 4000
+    g = minibatch_grads(
+        problem, theta, batch_size=batch_size, draws=draws, rng=np.random.default_rng(8), replace=replace
+    )
+    cov = minibatch_covariance(problem, theta, batch_size=batch_size, replace=replace)
+    err = g - problem.grad(theta)
+    # mean: each coordinate within 4.5 standard errors (false alarm ~3e-5 over 4 coordinates)
+    assert np.all(np.abs(err.mean(axis=0)) < 4.5 * np.sqrt(np.diag(cov) / draws))
+    # mean squared error within 5 of its standard errors; the correction at B/n = 0.4 is a factor 0.6
+    sq = np.sum(err**2, axis=1)
+    assert abs(sq.mean() - np.trace(cov)) < 5 * sq.std() / np.sqrt(draws)
+
+
+def test_sampled_batches_without_replacement_have_distinct_indices():
+    # a data set whose per-sample gradients count the samples: at theta = 0, g_i = -y_i x_i = e_i
+    n = 8
+    p = LeastSquares(np.eye(n), -np.ones(n))
+    g = minibatch_grads(p, np.zeros(n), batch_size=5, draws=500, rng=np.random.default_rng(9))
+    np.testing.assert_allclose(np.sort(np.unique(np.round(g * 5, 12))), [0.0, 1.0])  # each index at most once
+    np.testing.assert_allclose(g.sum(axis=1), 1.0)
+    np.testing.assert_allclose(g.mean(axis=0), 1 / n, atol=4.5 * np.sqrt((5 / n) * (1 - 5 / n) / 500) / 5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"batch_size": 600}, "batch_size"),
+        ({"batch_size": 2.5}, "batch_size"),
+    ],
+)
+def test_minibatch_covariance_rejects_bad_input(problem, kwargs, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        minibatch_covariance(problem, np.zeros(4), **kwargs)
+
+
+def test_minibatch_grads_rejects_bad_input(problem):
+    with pytest.raises((ValueError, TypeError), match="draws"):
+        minibatch_grads(problem, np.zeros(4), batch_size=2, draws=0, rng=np.random.default_rng(0))
+    with pytest.raises((ValueError, TypeError), match="rng"):
+        minibatch_grads(problem, np.zeros(4), batch_size=2, draws=2, rng=0)
+    with pytest.raises(TypeError, match="problem"):
+        minibatch_grads("x", np.zeros(4), batch_size=2, draws=2, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="theta"):
+        minibatch_grads(problem, np.zeros((2, 4)), batch_size=2, draws=2, rng=np.random.default_rng(0))

@@ -156,7 +156,7 @@ def test_sharp_flat_derivatives_and_minima(dim):
     assert f.value(f.sharp_minimum) == 0.0 and f.value(f.flat_minimum) == 0.0
     np.testing.assert_allclose(f.hess(f.sharp_minimum), 20.0 * np.eye(dim))
     np.testing.assert_allclose(f.hess(f.flat_minimum), 1.0 * np.eye(dim))
-    # the Hessian never exceeds the sharp curvature (a convex combination of k_s, k_f minus a PSD term)
+    # the Hessian never exceeds the sharp curvature (a convex combination of λ_s, λ_f minus a PSD term)
     assert np.linalg.eigvalsh(f.hess(x)).max() <= 20.0 + 1e-12
     assert np.all(f.value(x) > 0)
 
@@ -172,6 +172,56 @@ def test_gd_cannot_stay_in_the_sharp_minimum_beyond_two_over_its_curvature():
     below = opt.gd(f.grad, start, lr=0.095, steps=3000)[-1]
     above = opt.gd(f.grad, start, lr=0.3, steps=3000)[-1]
     assert np.allclose(below, f.sharp_minimum) and np.allclose(above, f.flat_minimum)
+
+
+@pytest.mark.parametrize("lr", [0.5, 1.5, 1.9])
+def test_gd_outcomes_converges_below_two_over_lambda_on_a_quadratic(lr):
+    q = ill_conditioned(10.0, smoothness=1.0)  # eigenvalues 0.1 and 1: stable iff lr < 2
+    x0 = np.random.default_rng(5).uniform(-1, 1, (20, 2))
+    out = flows.gd_outcomes(q.grad, x0, lr=lr, steps=3000, minima=np.zeros((1, 2)))
+    # the slow factor is |1 - 0.1 lr| <= 0.95: 3000 steps shrink 1 to below 1e-60
+    assert np.all(out.minimum == 0) and not out.period_two.any()
+    np.testing.assert_allclose(out.last[-1], 0.0, atol=1e-12)
+
+
+def test_gd_outcomes_finds_the_period_two_cycle_at_two_over_lambda():
+    lam = 4.0
+    x0 = np.array([[0.3], [-1.2], [0.0]])
+    # at lr = 2/lam the GD map is x -> (1 - 2) x = -x: every start but 0 is on a two-cycle, 0 is the minimum
+    out = flows.gd_outcomes(lambda x: lam * x, x0, lr=2 / lam, steps=11, minima=np.zeros((1, 1)))
+    assert list(out.minimum) == [-1, -1, 0]
+    assert list(out.period_two) == [True, True, False]
+    np.testing.assert_allclose(out.last[-1], -x0)  # an odd number of steps: x_K = -x0
+    # beyond the limit the run diverges: neither a minimum nor a cycle, reported as nan with no warning
+    blow = flows.gd_outcomes(lambda x: lam * x, x0[:1], lr=3 / lam, steps=2000, minima=np.zeros((1, 1)))
+    assert blow.minimum[0] == -1 and not blow.period_two[0] and np.all(np.isnan(blow.last))
+
+
+def test_gd_outcomes_on_sharp_flat_cycles_at_sharpness_two_over_lr():
+    f = flows.SharpFlat(20.0, 1.0, dim=2)
+    x0 = np.array([[-1.0, 0.05], [-1.1, -0.02], [0.8, 0.5]])
+    minima = np.stack([f.flat_minimum, f.sharp_minimum])
+    below = flows.gd_outcomes(f.grad, x0, lr=0.09, steps=2000, minima=minima)
+    assert list(below.minimum) == [1, 1, 0]
+    cyc = flows.gd_outcomes(f.grad, x0, lr=0.15, steps=2000, minima=minima)
+    assert list(cyc.minimum) == [-1, -1, 0] and list(cyc.period_two) == [True, True, False]
+    # the cycle condition: across the valley the gradient is the distance times the Hessian's isotropic part
+    lam_max = np.linalg.eigvalsh(f.hess(cyc.last[1:, :2]))[..., -1]
+    np.testing.assert_allclose(lam_max, 2 / 0.15, rtol=1e-8)
+
+
+def test_gd_outcomes_validates_its_input():
+    g = lambda x: x  # noqa: E731
+    with pytest.raises(ValueError, match="x0"):
+        flows.gd_outcomes(g, np.zeros(3), lr=0.1, steps=5, minima=np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="minima"):
+        flows.gd_outcomes(g, np.zeros((2, 3)), lr=0.1, steps=5, minima=np.zeros((1, 2)))
+    with pytest.raises(ValueError, match="lr"):
+        flows.gd_outcomes(g, np.zeros((2, 3)), lr=-0.1, steps=5, minima=np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="steps"):
+        flows.gd_outcomes(g, np.zeros((2, 3)), lr=0.1, steps=1, minima=np.zeros((1, 3)))
+    with pytest.raises(ValueError, match="grad"):
+        flows.gd_outcomes(lambda x: x[:, :1], np.zeros((2, 3)), lr=0.1, steps=5, minima=np.zeros((1, 3)))
 
 
 # --- Fokker–Planck on a grid -------------------------------------------------------------------------
@@ -326,3 +376,58 @@ def test_jko_validates_its_input():
         flows.jko_step_1d(TiltedDoubleWell(dim=2), np.array([0.0, 1.0]), temperature=0.1, tau=0.1)
     with pytest.raises(ValueError, match="tau"):
         flows.jko_step_1d(TiltedDoubleWell(), np.array([0.0, 1.0]), temperature=0.1, tau=-1.0)
+
+
+# --- the free energy as a KL divergence -----------------------------------------------------------------
+
+
+def test_boltzmann_of_a_quadratic_is_the_gaussian_and_log_z_its_normaliser():
+    lam, T = 2.0, 0.5
+    p_inf, log_z = flows.boltzmann_1d(lambda x: 0.5 * lam * x**2 + 3.0, X, temperature=T)
+    # Z = exp(-3/T) sqrt(2 pi T / lam); the midpoint rule on a Gaussian with sd 0.5 at h = 0.04 is exact to round-off
+    assert log_z == pytest.approx(-3.0 / T + 0.5 * np.log(2 * np.pi * T / lam), abs=1e-10)
+    np.testing.assert_allclose(p_inf, gaussian(X, 0.0, T / lam), atol=1e-10)
+
+
+@given(st.floats(-1.0, 1.0), st.floats(0.2, 2.0), st.floats(0.1, 1.0))
+@settings(max_examples=30, deadline=None)
+def test_free_energy_is_t_kl_minus_t_log_z(m, v, T):
+    energy = TiltedDoubleWell().value
+    e = lambda x: energy(x[..., None])  # noqa: E731
+    x = np.linspace(-2.5, 2.5, 251)  # on a wider grid exp(-E/T) underflows to 0 at T = 0.1
+    p = gaussian(x, m, v)
+    p /= p.sum() * (x[1] - x[0])  # the identity needs a probability density: unit mass on the grid
+    p_inf, log_z = flows.boltzmann_1d(e, x, temperature=T)
+    F = flows.free_energy(e, p, x, temperature=T)
+    # an identity of the discrete sums: round-off only (values of order 10)
+    assert F == pytest.approx(T * flows.kl_divergence_1d(p, p_inf, x) - T * log_z, abs=1e-9)
+    assert flows.kl_divergence_1d(p_inf, p_inf, x) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_kl_of_two_gaussians_matches_the_closed_form_and_rejects_bad_support():
+    p, q = gaussian(X, 0.5, 0.4), gaussian(X, -0.3, 1.2)
+    exact = 0.5 * (0.4 / 1.2 + 0.8**2 / 1.2 - 1 + np.log(1.2 / 0.4))
+    # both densities are negligible at +-6 and the midpoint rule is spectrally accurate here
+    assert flows.kl_divergence_1d(p, q, X) == pytest.approx(exact, rel=1e-8)
+    with pytest.raises(ValueError, match="positive wherever"):
+        flows.kl_divergence_1d(p, np.where(X > 0, q, 0.0), X)
+    with pytest.raises(ValueError, match="temperature"):
+        flows.boltzmann_1d(lambda x: x**2, X, temperature=0.0)
+
+
+def test_ks_distance_of_a_sample_from_the_grid_law_follows_kolmogorovs_law():
+    from scipy.special import kolmogi
+
+    x = np.linspace(-4, 4, 401)
+    p = gaussian(x, 0.3, 0.5)
+    rng = np.random.default_rng(7)
+    d = np.array([flows.ks_distance_1d(rng.normal(0.3, np.sqrt(0.5), 2000), p, x) for _ in range(200)])
+    # sqrt(n) D has Kolmogorov's law: its median is kolmogi(0.5) = 0.83; 200 draws pin the median to ~0.03
+    assert np.median(np.sqrt(2000) * d) == pytest.approx(kolmogi(0.5), abs=0.08)
+    # a shifted sample is far outside: sqrt(n) D ~ sqrt(2000) * 0.11 = 5 >> 1.95
+    assert np.sqrt(2000) * flows.ks_distance_1d(rng.normal(0.6, np.sqrt(0.5), 2000), p, x) > kolmogi(1e-3)
+    # exact on a tiny case: one point at the median of a uniform density
+    u = np.linspace(0.005, 0.995, 100)
+    assert flows.ks_distance_1d([0.5], np.ones(100), u) == pytest.approx(0.5, abs=1e-12)
+    with pytest.raises(ValueError, match="sample"):
+        flows.ks_distance_1d([], p, x)

@@ -89,3 +89,17 @@ def test_bad_inputs():
         games.spectral_radius("extragradient", -1.0)
     with pytest.raises(ValueError, match="penalty"):
         games.DiracGAN(-1.0)
+
+
+def test_linearised_dirac_gan_maps_match_bilinear_closed_forms():
+    # without penalty the Dirac-GAN's Jacobian at 0 is the bilinear game with a = phi'(0) = 1/2
+    J = games.DiracGAN(0.0).jacobian(np.zeros(2))
+    for method in games.METHODS:
+        for lr in (0.1, 0.4):
+            M = games.update_matrix(method, lr, jacobian=J)
+            assert np.abs(np.linalg.eigvals(M)).max() == pytest.approx(float(games.spectral_radius(method, lr, a=0.5)))
+    # simultaneous: sqrt(1 + lr^2 phi'(0)^2)
+    M = games.update_matrix("simultaneous", 0.3, jacobian=J)
+    assert np.abs(np.linalg.eigvals(M)).max() == pytest.approx(np.sqrt(1 + 0.3**2 / 4))
+    with pytest.raises(ValueError, match="J"):
+        games.LinearGame(np.eye(3))

@@ -85,3 +85,14 @@ def test_bad_inputs():
     X, y, Xe, rng = _data()
     with pytest.raises(ValueError, match="lower lr"):
         kernels.train_with_path_kernel(net, net.init(rng) * 30, X, y * 1e200, Xe, lr=1e3, steps=50)
+
+
+def test_coefficients_constant_for_linear_model_and_vary_for_a_network():
+    X, y, X_eval, rng = _data()
+    lin = kernels.LinearModel(lambda Z: np.hstack([Z**k for k in range(4)]), 4)
+    run = kernels.train_with_path_kernel(lin, np.zeros(4), X, y, X_eval, lr=0.2, steps=100)
+    assert np.max(kernels.coefficient_variation(run)) < 1e-10
+    assert np.allclose(kernels.constant_coefficient_machine(run), run.kernel_machine, atol=1e-10)
+    net = kernels.TanhNet(8)
+    run = kernels.train_with_path_kernel(net, net.init(rng), X, y, X_eval, lr=0.2, steps=200)
+    assert np.median(kernels.coefficient_variation(run)) > 1e-4

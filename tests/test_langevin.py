@@ -488,3 +488,222 @@ def test_sgld_samples_a_gaussian_posterior():
     # with full (resampled) batches the scheme's stationary variance is post_var / (1 - eps prec / 4) + O(eps)
     assert abs(x.mean() - post_mean) < 4 * np.sqrt(post_var / chains)
     assert abs(x.var() / post_var - 1) < 4 * np.sqrt(2 / chains) + eps * prec
+
+
+# ----------------------------------------------------------------------------------------------------
+# no integrator writes into the arrays its callables return (issue 17)
+
+
+def test_overdamped_with_a_gradient_that_returns_its_input_is_gradient_descent():
+    # grad = identity: GD multiplies by (1 - step) per step; 0.9^3 = 0.729 (an in-place scaling gave 0)
+    x = lv.overdamped(lambda z: z, np.ones((2, 1)), step=0.1, temperature=0.0, steps=3, rng=np.random.default_rng(0))
+    np.testing.assert_allclose(x, 0.729, rtol=1e-14)
+    xs = lv.overdamped(
+        lambda z: z, np.ones((2, 1)), step=0.1, temperature=0.0, steps=3, rng=np.random.default_rng(0), trace=True
+    )
+    np.testing.assert_allclose(xs[:, 0, 0], [1.0, 0.9, 0.81, 0.729], rtol=1e-14)
+
+
+def test_overdamped_does_not_scale_a_stored_gradient_in_place():
+    G = np.ones((2, 1))
+    x = lv.overdamped(lambda z: G, np.ones((2, 1)), step=0.1, temperature=0.0, steps=3, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(G, 1.0)
+    np.testing.assert_allclose(x, 0.7, rtol=1e-14)
+    # with noise too: the result is the same as with a fresh array per call
+    fresh = lv.overdamped(
+        lambda z: np.ones((2, 1)), np.ones((2, 1)), step=0.1, temperature=0.3, steps=5, rng=np.random.default_rng(4)
+    )
+    stored = lv.overdamped(
+        lambda z: G, np.ones((2, 1)), step=0.1, temperature=0.3, steps=5, rng=np.random.default_rng(4)
+    )
+    np.testing.assert_array_equal(fresh, stored)
+    np.testing.assert_array_equal(G, 1.0)
+
+
+def test_underdamped_sgd_and_sgld_leave_returned_arrays_alone():
+    G = np.ones((3, 1))
+    x0 = np.ones((3, 1))
+    x, v = lv.underdamped(
+        lambda z: G, x0, np.zeros((3, 1)), step=0.1, mass=0.0, temperature=0.0, steps=3, rng=np.random.default_rng(0)
+    )
+    np.testing.assert_allclose(x, 0.7, rtol=1e-14)  # at m = 0: x - 3 h G / friction
+    x, _ = lv.underdamped(
+        lambda z: z, x0, np.zeros((3, 1)), step=0.1, mass=0.0, temperature=0.0, steps=3, rng=np.random.default_rng(0)
+    )
+    np.testing.assert_allclose(x, 0.729, rtol=1e-14)
+    x = lv.minibatch_sgd(lambda th, idx: G, 5, x0, lr=0.1, batch_size=2, steps=3, rng=np.random.default_rng(0))
+    np.testing.assert_allclose(x, 0.7, rtol=1e-14)
+    x = lv.minibatch_sgd(lambda th, idx: th, 5, x0, lr=0.1, batch_size=2, steps=3, rng=np.random.default_rng(0))
+    np.testing.assert_allclose(x, 0.729, rtol=1e-14)
+    P = -np.ones((3, 1))
+    lv.sgld(lambda th: P, lambda th, idx: th, 4, x0, step=0.01, batch_size=1, steps=3, rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(G, 1.0)
+    np.testing.assert_array_equal(P, -1.0)
+    np.testing.assert_array_equal(x0, 1.0)
+
+
+# ----------------------------------------------------------------------------------------------------
+# the continuous-time logarithmic schedule and the crossing record
+
+
+def test_logarithmic_schedule_per_step_and_in_continuous_time():
+    k = np.arange(5)
+    np.testing.assert_allclose(lv.logarithmic(0.7)(k), 0.7 / np.log(k + 2.0), rtol=1e-15)
+    cont = lv.logarithmic(0.7, np.e, time_step=0.02)
+    np.testing.assert_allclose(cont(k), 0.7 / np.log(np.e + 0.02 * k), rtol=1e-15)
+    assert cont(0) == pytest.approx(0.7, rel=1e-15)
+    with pytest.raises(ValueError, match="time_step"):
+        lv.logarithmic(0.7, time_step=0.0)
+
+
+def test_crossing_record_is_the_same_run_as_overdamped():
+    well = TiltedDoubleWell()
+    x0 = np.tile(well.local_minimum, (50, 1))
+    sched = lv.geometric(1.0, 0.999)
+    x = lv.overdamped(well.grad, x0, step=0.02, temperature=sched, steps=600, rng=np.random.default_rng(5), trace=True)
+    t, right, rate, last = lv.crossing_record(
+        well.grad,
+        x0,
+        step=0.02,
+        temperature=sched,
+        steps=600,
+        rng=np.random.default_rng(5),
+        boundary=well.saddle[0],
+        window=200,
+    )
+    np.testing.assert_array_equal(last, x[-1])
+    np.testing.assert_allclose(t, [4.0, 8.0, 12.0])
+    side = x[:, :, 0] > well.saddle[0]
+    np.testing.assert_allclose(right, side[[200, 400, 600]].mean(axis=1))
+    changes = (side[1:] != side[:-1]).reshape(3, 200, 50).sum(axis=(1, 2))
+    np.testing.assert_allclose(rate, changes / (50 * 200 * 0.02))
+    with pytest.raises(ValueError, match="multiple of window"):
+        lv.crossing_record(
+            well.grad, x0, step=0.02, temperature=0.1, steps=10, rng=np.random.default_rng(0), boundary=0.0, window=3
+        )
+
+
+# ----------------------------------------------------------------------------------------------------
+# the sharp/flat data set with equal depths for the trained loss
+
+
+@pytest.fixture(scope="module")
+def sharp_flat():
+    return lv.ShiftedSharpFlat(0.2 * np.random.default_rng(8).standard_normal(300))
+
+
+def test_shifted_sharp_flat_gradient_and_hessian_against_finite_differences(sharp_flat):
+    pts = np.linspace(-2.0, 2.0, 17)[:, None]
+    assert check_grad(sharp_flat.value, sharp_flat.grad, pts) < 1e-7
+    eps = 1e-5
+    fd = (sharp_flat.grad(pts + eps) - sharp_flat.grad(pts - eps)) / (2 * eps)
+    np.testing.assert_allclose(sharp_flat.hess(pts)[:, 0, 0], fd[:, 0], rtol=1e-6, atol=1e-6)
+    # the trained loss is the mean of the per-example losses, and the batch gradient over all examples is L'
+    idx = np.tile(np.arange(300), (len(pts), 1))
+    np.testing.assert_allclose(sharp_flat.batch_grad(pts, idx), sharp_flat.grad(pts), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(
+        sharp_flat.per_example_grads(pts).mean(axis=-2), sharp_flat.grad(pts), rtol=1e-12, atol=1e-13
+    )
+    np.testing.assert_allclose(sharp_flat.fast_grad(pts), sharp_flat.grad(pts), atol=1e-5)
+
+
+def test_shifted_sharp_flat_minima_are_equally_deep_for_the_trained_loss(sharp_flat):
+    s, f, top = sharp_flat.sharp_minimum, sharp_flat.flat_minimum, sharp_flat.saddle
+    for p in (s, f, top):
+        assert abs(sharp_flat.grad(p)[0]) < 1e-10  # stationary points of L, not of E
+    ds, df = sharp_flat.depths
+    assert abs(ds - df) < 1e-12
+    assert sharp_flat.barriers[0] == pytest.approx(sharp_flat.barriers[1], abs=1e-12)
+    # a brute-force check on a fine grid: the two local minima of L have the same value
+    grid = np.linspace(-2, 2, 40001)[:, None]
+    v = sharp_flat.value(grid)
+    left, right = grid[:, 0] < top[0], grid[:, 0] > top[0]
+    assert abs(v[left].min() - v[right].min()) < 1e-7
+    lam_s, lam_f = sharp_flat.curvatures
+    assert lam_s > 5 * lam_f > 0
+    # the noise is curvature-shaped: Var(u) times a squared curvature between L's and E's in each well
+    var_u = np.var(sharp_flat.shifts)
+    assert 0.8 * lam_s**2 * var_u < sharp_flat.noise_variance(s) < 20.0**2 * var_u
+    assert 0.8 * lam_f**2 * var_u < sharp_flat.noise_variance(f) < 1.2 * var_u
+    assert sharp_flat.noise_variance(s) > 50 * sharp_flat.noise_variance(f)
+
+
+def test_shifted_sharp_flat_without_tilt_has_a_higher_sharp_minimum():
+    u = 0.3 * np.random.default_rng(2).standard_normal(400)
+    plain = lv.ShiftedSharpFlat(u, equalize=False)
+    assert plain.tilt == 0.0
+    ds, df = plain.depths
+    assert ds - df > 0.2  # averaging raises the sharp minimum far more than the flat one
+    with pytest.raises(TypeError, match="equalize"):
+        lv.ShiftedSharpFlat(u, equalize="yes")
+    with pytest.raises(ValueError, match="shifts"):
+        lv.ShiftedSharpFlat(np.ones((3, 2)))
+    with pytest.raises(ValueError, match="stationary points"):
+        lv.ShiftedSharpFlat(2.0 * np.random.default_rng(3).standard_normal(200))
+
+
+# ----------------------------------------------------------------------------------------------------
+# the exact second moment of SGD on least squares
+
+
+def _ls_problem(seed, n=400):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((n, 2)) * np.array([1.0, 0.5])
+    y = a @ np.array([1.0, -2.0]) + 0.5 * rng.standard_normal(n)
+    data = LeastSquares(a, y)
+    return data, y - a @ data.minimizer()
+
+
+@pytest.mark.parametrize(("lr", "b"), [(0.1, 1), (0.4, 1), (0.2, 4)])
+def test_sgd_second_moment_against_monte_carlo(lr, b):
+    data, resid = _ls_problem(0)
+    steps = 60
+    m_exact = lv.sgd_second_moment(data.X, resid, lr=lr, batch_size=b, steps=steps)
+    theta = data.minimizer()
+    x = lv.minibatch_sgd(
+        lv.least_squares_batch_grad(data),
+        len(resid),
+        np.tile(theta, (20000, 1)),
+        lr=lr,
+        batch_size=b,
+        steps=steps,
+        rng=np.random.default_rng(1),
+    )
+    e = x - theta
+    for i, j in [(0, 0), (1, 1), (0, 1)]:
+        prod = e[:, i] * e[:, j]
+        assert abs(prod.mean() - m_exact[i, j]) < 4 * prod.std() / np.sqrt(len(prod))  # 4 SE
+
+
+def test_sgd_second_moment_limits_and_fixed_point():
+    data, resid = _ls_problem(1)
+    h = data.hessian()
+    sigma = (data.X * resid[:, None] ** 2).T @ data.X / len(resid)
+    # iterating to stationarity reaches the solved fixed point
+    np.testing.assert_allclose(
+        lv.sgd_second_moment(data.X, resid, lr=0.2, batch_size=2, steps=3000),
+        lv.sgd_second_moment(data.X, resid, lr=0.2, batch_size=2),
+        rtol=1e-10,
+    )
+    # small lr: the Lyapunov equation, to first order in lr
+    m = lv.sgd_second_moment(data.X, resid, lr=1e-4, batch_size=1)
+    np.testing.assert_allclose(m, lv.sgd_stationary_covariance(h, sigma, lr=1e-4), rtol=1e-3)
+    # a preconditioner P = H^-1 makes the Lyapunov solution (lr sigma^2 / 2B) H^-1 at small lr
+    p = np.linalg.inv(h)
+    m = lv.sgd_second_moment(data.X, resid, lr=1e-4, batch_size=1, preconditioner=p)
+    lyap = lv.lyapunov(p @ h, 1e-4 * p @ sigma @ p)
+    np.testing.assert_allclose(m, lyap, rtol=1e-3)
+
+
+def test_sgd_second_moment_validation():
+    data, resid = _ls_problem(2)
+    with pytest.raises(ValueError, match="minimiser"):
+        lv.sgd_second_moment(data.X, resid + 1.0, lr=0.1)
+    with pytest.raises(ValueError, match="residuals"):
+        lv.sgd_second_moment(data.X, resid[:-1], lr=0.1)
+    with pytest.raises(ValueError, match="symmetric"):
+        lv.sgd_second_moment(data.X, resid, lr=0.1, preconditioner=np.array([[1.0, 1.0], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="diverges"):
+        lv.sgd_second_moment(data.X, resid, lr=5.0)
+    with pytest.raises(ValueError, match="lr"):
+        lv.sgd_second_moment(data.X, resid, lr=-1.0)

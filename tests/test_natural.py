@@ -335,7 +335,8 @@ def test_adam_second_moment_tracks_per_sample_gradient_squares():
 
 def test_operation_counts():
     c = nat.operation_counts(100, 10, 2, 5)
-    assert c == {"gradient": 2000, "form_fisher": 10_000, "solve": 333, "cg": 20_000, "memory_fisher": 100}
+    # k = 2: three distinct d x d blocks (d = 5) of n d^2 = 2500 each
+    assert c == {"gradient": 2000, "form_fisher": 7_500, "solve": 333, "cg": 20_000, "memory_fisher": 100}
 
 
 # --- KL asymmetry ----------------------------------------------------------------------------
@@ -369,3 +370,111 @@ def test_forward_kl_is_minimised_by_moment_matching_and_reverse_by_a_mode():
 def test_mixture_rejects_bad_weights():
     with pytest.raises(ValueError, match="weights"):
         nat.mixture_logpdf(0.0, [0.5, 0.6], [0, 1], [1, 1])
+
+
+# --- mixing parametrisations, flows, CG descent, the MLP's Fisher and K-FAC -------------------
+
+ALL = nat.ALL_PARAMETRIZATIONS
+
+
+@pytest.mark.parametrize("param", nat.MIXED_PARAMETRIZATIONS)
+def test_mixed_params_round_trip_and_jacobian_by_finite_differences(param):
+    mu, sigma = np.array([-1.0, 0.5, 2.0]), np.array([0.3, 1.0, 4.0])
+    theta = nat.to_params(mu, sigma, param)
+    back = nat.from_params(theta, param)
+    np.testing.assert_allclose(back[0], mu, atol=1e-12)
+    np.testing.assert_allclose(back[1], sigma, rtol=1e-12)
+    e = 1e-6
+    fd = np.stack(
+        [(np.stack(nat.from_params(theta + u, param), -1) - np.stack(nat.from_params(theta - u, param), -1)) / (2 * e)
+         for u in np.eye(2) * e], axis=-1)  # fmt: skip
+    np.testing.assert_allclose(fd, nat.jacobian_musigma(mu, sigma, param), rtol=1e-6, atol=1e-8)
+
+
+def test_natural_parameter_fisher_is_the_covariance_of_the_sufficient_statistics():
+    mu, sigma = 0.7, 1.3
+    # Var x = s^2, Cov(x, x^2) = 2 mu s^2, Var x^2 = 4 mu^2 s^2 + 2 s^4: the Hessian of the log-partition
+    cov = np.array([[sigma**2, 2 * mu * sigma**2], [2 * mu * sigma**2, 4 * mu**2 * sigma**2 + 2 * sigma**4]])
+    np.testing.assert_allclose(nat.fisher_gaussian(mu, sigma, "natural"), cov, rtol=1e-12)
+
+
+@pytest.mark.parametrize("param", ALL)
+@pytest.mark.parametrize("direction", ["forward", "reverse"])
+def test_fit_gradient_matches_finite_differences_in_every_parametrisation(param, direction):
+    theta = nat.to_params(np.array([-1.0, 0.0, 2.0]), np.array([0.6, 1.0, 2.5]), param)
+    f = lambda th: nat.gaussian_fit_loss(th, (0.5, 1.2), param, direction)
+    g = lambda th: nat.gaussian_fit_grad(th, (0.5, 1.2), param, direction)
+    assert check_grad(f, g, theta, eps=1e-6) < 1e-5
+
+
+def test_affine_natural_steps_agree_exactly_and_the_diagonal_solve_does_not():
+    target, start = (1.0, 1.0), (-1.0, 2.0)
+    base = nat.fit_gaussian(target, start, "sigma", lr=0.1, steps=40)
+    np.testing.assert_allclose(nat.fit_gaussian(target, start, "affine", lr=0.1, steps=40), base, atol=1e-12)
+    diag = nat.fit_gaussian(target, start, "affine", lr=0.1, steps=40, solve="diagonal")
+    assert np.max(np.abs(diag - base)) > 1e-2
+
+
+def test_natural_steps_in_expectation_parameters_contract_linearly():
+    # grad_m KL(p*||p_m) = I_m (m - m*), so m_{t+1} - m* = (1 - lr)(m_t - m*) exactly
+    lr, target, start = 0.1, (1.0, 1.0), (-1.0, 2.0)
+    path = nat.fit_gaussian(target, start, "expectation", lr=lr, steps=30)
+    m = nat.to_params(path[:, 0], path[:, 1], "expectation")
+    ms, m0 = nat.to_params(*target, "expectation"), nat.to_params(*start, "expectation")
+    np.testing.assert_allclose(m, ms + (m0 - ms) * (1 - lr) ** np.arange(31)[:, None], atol=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["fisher_rao", "wasserstein"])
+def test_gaussian_flows_are_the_limits_of_their_discrete_steps(metric):
+    # natural steps give the Fisher-Rao flow; plain steps in (mu, sigma) the W2 flow; error O(lr)
+    method = "natural" if metric == "fisher_rao" else "gd"
+    errs = []
+    for lr in (0.02, 0.01):
+        path = nat.fit_gaussian((0.0, 1.0), (-1.5, 0.4), "sigma", method=method, lr=lr, steps=int(2 / lr),
+                                direction="reverse")  # fmt: skip
+        exact = nat.gaussian_flow(-1.5, 0.4, lr * np.arange(path.shape[0]), metric=metric)
+        errs.append(np.max(np.abs(path - exact)))
+    assert 1.7 < errs[0] / errs[1] < 2.3  # first order: halving lr halves the error
+
+
+def test_gaussian_distances():
+    assert nat.gaussian_distance((0.0, 1.0), (3.0, 5.0), metric="wasserstein") == pytest.approx(5.0)
+    # Fisher-Rao along sigma alone: ds = sqrt(2) dsigma / sigma, so d = sqrt(2) log(s2 / s1)
+    assert nat.gaussian_distance((0.0, 1.0), (0.0, 3.0), metric="fisher_rao") == pytest.approx(np.sqrt(2) * np.log(3))
+    with pytest.raises(ValueError, match="metric"):
+        nat.gaussian_distance((0.0, 1.0), (0.0, 3.0), metric="hellinger")
+
+
+def test_cg_descent_matches_dense_descent(model):
+    m, _ = model
+    w0 = np.zeros(m.size)
+    cg = nat.natural_descent_cg(m, w0, lr=1.0, steps=5, damping=1e-4, tol=1e-10)
+    dense = nat.natural_descent(m, w0, lr=1.0, steps=5, damping=1e-4)
+    np.testing.assert_allclose(cg.path, dense, atol=1e-7)
+    assert np.all(cg.residual < 1e-8) and np.all(cg.iterations <= m.size)
+
+
+@pytest.fixture(scope="module")
+def mlp():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((200, 3))
+    return nat.TinyMLP(X, rng.standard_normal((4, 5)) / 2, rng.standard_normal((6, 3)))
+
+
+def test_mlp_fisher_matches_sampled_fisher_and_is_psd(mlp):
+    F = mlp.fisher()
+    assert np.linalg.eigvalsh(F)[0] > -1e-12
+    rel = [np.linalg.norm(mlp.sampled_fisher(np.random.default_rng(s), samples=S) - F) / np.linalg.norm(F)
+           for s, S in ((0, 4), (1, 64))]  # fmt: skip
+    assert rel[1] < rel[0] / 2  # Monte Carlo: 16x the samples, 4x smaller error (2x margin)
+
+
+def test_kfac_is_exact_for_a_single_input_and_blocks_have_the_right_shape(mlp):
+    one = nat.TinyMLP(mlp.X[:1], mlp.W1, mlp.W2)  # one sample: E[aa^T (x) dd^T] = aa^T (x) E[dd^T]
+    F, K = one.fisher(), one.kfac()
+    s = one.sizes[0]
+    np.testing.assert_allclose(K[:s, :s], F[:s, :s], atol=1e-12)
+    np.testing.assert_allclose(K[s:, s:], F[s:, s:], atol=1e-12)
+    assert np.all(K[:s, s:] == 0)
+    with pytest.raises(ValueError, match="W1"):
+        nat.TinyMLP(mlp.X, np.zeros((2, 2)), mlp.W2)

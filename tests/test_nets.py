@@ -311,3 +311,107 @@ def test_bad_inputs():
         nets.linear_probe(X, y, ridge=0.0)
     with pytest.raises(ValueError, match="eps"):
         nets.numerical_grads(net, X, y, eps=0.0)
+
+
+# --- exact separability, the learning-rate sweep, random features --------------------------------
+
+
+def test_linear_separability_agrees_with_a_planted_margin_and_rejects_xor():
+    rng = np.random.default_rng(3)
+    H = rng.standard_normal((300, 4))
+    s = H @ np.array([1.0, -2.0, 0.5, 0.0]) - 0.3
+    keep = np.abs(s) > 0.3
+    H, y = H[keep], (s[keep] > 0).astype(int)
+    sep = nets.linear_separability(H, y)
+    assert sep.separable and sep.margin > 1e-3
+    # the returned hyperplane acts on the raw coordinates and separates every point
+    side = H @ sep.weights + sep.bias
+    assert np.all((side > 0) == (y == 1))
+    centres = np.array([[1, 1], [-1, -1], [1, -1], [-1, 1]], dtype=float)
+    Hx = np.repeat(centres, 30, axis=0) + 0.1 * rng.standard_normal((120, 2))
+    xor = nets.linear_separability(Hx, np.repeat([0, 0, 1, 1], 30))
+    assert not xor.separable and xor.margin <= 1e-7
+
+
+def test_linear_separability_finds_what_the_probe_misses():
+    # a separable set with one far outlier on the right side: the programme says separable (by construction),
+    # whatever a smooth loss prefers
+    rng = np.random.default_rng(4)
+    H = np.vstack([rng.uniform(-1, -0.05, (100, 1)), rng.uniform(0.05, 1, (100, 1))])
+    y = np.repeat([0, 1], 100)
+    assert nets.linear_separability(H, y).separable
+    H2 = np.vstack([H, [[0.5]]])  # a class-0 point among class 1: no longer separable
+    assert not nets.linear_separability(H2, np.r_[y, 0]).separable
+
+
+def test_cover_counting_for_random_labels():
+    # n = 2(d + 1) points in general position: exactly half of the labellings are separable (Cover 1965);
+    # 200 random labellings give a binomial fraction 0.5 +- 4 SE (SE 0.035)
+    rng = np.random.default_rng(5)
+    d, n = 2, 6
+    H = rng.standard_normal((n, d))
+    hits = []
+    for _ in range(200):
+        y = rng.integers(0, 2, n)
+        if y.min() == y.max():
+            hits.append(True)  # one class: trivially separable, counted as Cover does
+            continue
+        hits.append(nets.linear_separability(H, y).separable)
+    assert abs(np.mean(hits) - 0.5) < 4 * np.sqrt(0.25 / 200)
+
+
+def test_train_sweep_rows_equal_single_runs_of_train():
+    X, y = data.two_spirals(120, rng=np.random.default_rng(0), turns=1.0, noise=0.02)
+    net = nets.MLP([2, 8, 8, 2], rng=np.random.default_rng(1))
+    before = net.get_params().copy()
+    lrs = [0.05, 0.4]
+    sw = nets.train_sweep(
+        net, X, y, lrs=lrs, batch_size=16, steps=8 * 3, rng=np.random.default_rng(2), record=[0, 8, 16, 24]
+    )
+    np.testing.assert_array_equal(net.get_params(), before)  # the start is left unchanged
+    for k, lr in enumerate(lrs):
+        h = nets.train(net.copy(), X, y, lr=lr, epochs=3, batch_size=16, rng=np.random.default_rng(2))
+        np.testing.assert_allclose(sw.loss[k], h.loss, rtol=1e-10)
+    np.testing.assert_array_equal(sw.examples, sw.steps * 16)
+    np.testing.assert_array_equal(sw.best(), sw.loss.min(axis=0))
+
+
+def test_train_sweep_marks_a_diverging_rate_with_nan_and_no_warning():
+    X, y = data.two_spirals(60, rng=np.random.default_rng(0))
+    net = nets.MLP([2, 8, 2], rng=np.random.default_rng(1))
+    sw = nets.train_sweep(net, X, y, lrs=[0.1, 1e200], batch_size=60, steps=30, rng=np.random.default_rng(2))
+    assert np.all(np.isfinite(sw.loss[0]))
+    assert np.isnan(sw.loss[1, -1])
+    assert np.all(np.isfinite(sw.best()))
+
+
+def test_random_relu_features_fold_through_the_data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 3))
+    H = nets.random_relu_features(X, 64, rng=np.random.default_rng(1))
+    assert H.shape == (500, 64) and np.all(H >= 0)
+    # every unit's hyperplane passes through a data point, so every unit is active on some points and not others
+    active = (H > 0).mean(axis=0)
+    assert np.all(active > 0) and np.all(active < 1)
+
+
+def test_bad_inputs_of_the_new_tools():
+    rng = np.random.default_rng(0)
+    X, y = np.ones((4, 2)), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match="both classes"):
+        nets.linear_separability(X, np.zeros(4, dtype=int))
+    with pytest.raises(ValueError, match="tol"):
+        nets.linear_separability(X, y, tol=0.0)
+    with pytest.raises(ValueError, match="y"):
+        nets.linear_separability(X, [0, 1, 2, 1])
+    net = nets.MLP([2, 3, 2], rng=rng)
+    with pytest.raises(ValueError, match="lrs"):
+        nets.train_sweep(net, X, y, lrs=[0.1, -1.0], batch_size=2, steps=2, rng=rng)
+    with pytest.raises(ValueError, match="record"):
+        nets.train_sweep(net, X, y, lrs=[0.1], batch_size=2, steps=2, rng=rng, record=[5])
+    with pytest.raises(ValueError, match="activation"):
+        nets.train_sweep(
+            nets.MLP([2, 3, 2], rng=rng, activation="tanh"), X, y, lrs=[0.1], batch_size=2, steps=2, rng=rng
+        )
+    with pytest.raises(ValueError, match="width"):
+        nets.random_relu_features(X, 0, rng=rng)

@@ -181,3 +181,75 @@ def test_bad_inputs():
         odes.integrate(lambda s, y: y, np.ones(1), np.array([0.0, 0.0]))
     with pytest.raises(ValueError, match="L must be >= mu"):
         odes.polyak_parameters(2.0, 1.0)
+
+
+def test_growing_momentum_nesterov_limit_is_four_thirds():
+    # the step map tends to the beta = 1 map, root -1 at s * lambda = 4/3: stable just below, unstable just above
+    q = Quadratic(np.diag([0.02, 2.0]))
+    limit = odes.stability_limit("nesterov_growing", curvature=2.0)
+    assert limit == pytest.approx(2 / 3)
+    below = odes.nesterov_accelerated(q.grad, np.array([0.0, 1e-6]), lr=0.97 * limit, steps=300)
+    above = odes.nesterov_accelerated(q.grad, np.array([0.0, 1e-6]), lr=1.03 * limit, steps=300)
+    assert abs(below[-1, 1]) < 1e-6 and abs(above[-1, 1]) > 1e-3
+    # the constant-beta limit tends to it as beta -> 1
+    assert odes.stability_limit("nesterov", beta=0.9999) == pytest.approx(4 / 3, rel=1e-4)
+
+
+def test_adam_flow_is_first_order_limit_at_fixed_tau():
+    # Adam with beta_i = 1 - lr / tau_i is the Euler scheme of adam_flow: halving lr halves the gap
+    q = Quadratic(np.diag([1.0, 0.05]))
+    x0 = np.array([1.0, -1.0])
+    errs = []
+    for lr in (4e-3, 2e-3, 1e-3):
+        k = int(round(0.5 / lr))
+        it = opt.adam(q.grad, x0, lr=lr, steps=k, betas=(1 - lr / 0.1, 1 - lr / 0.3))
+        flow = odes.adam_flow(q.grad, x0, np.arange(k + 1) * lr, tau1=0.1, tau2=0.3, substeps=2)
+        errs.append(np.max(np.abs(it - flow)))
+    ratios = np.array(errs[:-1]) / np.array(errs[1:])
+    assert np.all(np.abs(ratios - 2) < 0.15), ratios  # first order: Euler's local error O(lr^2)
+
+
+def test_lessard_function_is_strongly_convex_and_heavy_ball_cycles():
+    x = np.linspace(-3, 5, 2001)
+    g = odes.lessard_grad(x)
+    slopes = np.diff(g) / np.diff(x)
+    assert slopes.min() > 1 - 1e-9 and slopes.max() < 25 + 1e-9  # 1 <= L'' <= 25
+    fd = np.gradient(odes.lessard_loss(x), x)
+    # central differences are exact on each quadratic piece; at a kink they err by (25 - 1) h / 4 = 0.024
+    assert np.max(np.abs(fd[1:-1] - g[1:-1])) < 0.03
+    lr, beta, _ = odes.polyak_parameters(1.0, 25.0)
+    xs = opt.momentum(odes.lessard_grad, np.array([3.3]), lr=lr, beta=beta, steps=300)[:, 0]
+    assert np.max(np.abs(xs[-3:] - xs[-6:-3])) < 1e-9 and np.min(np.abs(xs[-30:])) > 0.5  # a 3-cycle
+
+
+def test_chebyshev_bound_is_a_lower_bound_for_momentum():
+    lam = np.linspace(1.0, 100.0, 400)
+    lr, beta, rho = odes.polyak_parameters(1.0, 100.0)
+    res = odes.momentum_residuals(lr, beta, lam, 60).max(axis=1)
+    bound = odes.chebyshev_bound(np.arange(61), 1.0, 100.0)
+    assert np.all(res >= bound * (1 - 1e-9))
+    assert bound[60] ** (1 / 60) == pytest.approx(rho, rel=0.02)
+
+
+def test_sgd_chains_match_stationary_variance():
+    rng = np.random.default_rng(3)
+    c = rng.standard_normal(50)
+    s2 = float(np.mean((c - c.mean()) ** 2))
+    th = odes.sgd_quadratic_chains(c, curvature=1.0, lr=0.2, batch=4, steps=150, chains=4000, rng=rng)
+    v = odes.sgd_stationary_variance(curvature=1.0, lr=0.2, batch=4, spread=s2)
+    se = v * np.sqrt(2 / 4000)  # SE of a sample variance (Gaussian approximation)
+    assert abs(np.var(th - c.mean()) - v) < 5 * se
+
+
+def test_flooding_two_steps_are_a_gradient_norm_penalty():
+    # at the flood level, descent then ascent moves by -(lr^2/2) grad |grad L|^2 + O(lr^3)
+    A = np.diag([1.0, 3.0])
+    loss = lambda x: 0.5 * x @ A @ x  # noqa: E731
+    grad = lambda x: A @ x  # noqa: E731
+    x = np.array([1.0, 0.5])
+    for lr in (1e-2, 5e-3):
+        xs = odes.flooding_gd(loss, grad, x, lr=lr, flood=loss(x) - 1e-12, steps=2)
+        predicted = -lr * lr * A @ A @ x
+        assert np.linalg.norm(xs[2] - x - predicted) < 5 * lr**3 * np.linalg.norm(A @ A @ A @ x)
+    with pytest.raises(ValueError, match="lr"):
+        odes.flooding_gd(loss, grad, x, lr=-1.0, flood=0.1, steps=2)

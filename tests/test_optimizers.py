@@ -252,3 +252,78 @@ def test_bad_hyperparameters():
         opt.gd(None, [1.0], lr=0.1, steps=1)
     with pytest.raises(ValueError, match="hess must return"):
         opt.newton(g, lambda x: np.eye(3), [1.0, 2.0], steps=1)
+
+
+# --- Armijo backtracking -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lam", [0.3, 1.0, 7.0, 150.0])
+def test_armijo_accepts_the_largest_trial_step_with_sufficient_decrease_on_a_parabola(lam):
+    # on L = lam x^2 / 2, L(x - g gamma) <= L(x) - c gamma g^2  iff  gamma <= 2 (1 - c) / lam
+    f = Quadratic(np.array([[lam]]))
+    res = opt.armijo_gd(f.value, f.grad, np.array([1.5]), steps=1, lr0=4.0, shrink=0.5, c=0.1)
+    trials = 4.0 * 0.5 ** np.arange(60)
+    expected = trials[np.argmax(trials <= 2 * (1 - 0.1) / lam)]
+    assert res.lrs[0] == expected
+    assert res.value_evals == 1 + 1 + int(np.argmax(trials <= 2 * (1 - 0.1) / lam)) and res.grad_evals == 1
+
+
+def test_armijo_steps_satisfy_sufficient_decrease_and_reach_rosenbrocks_minimum():
+    f = Rosenbrock()
+    res = opt.armijo_gd(f.value, f.grad, np.array([-1.2, 1.0]), steps=20000, c=1e-4)
+    ok = np.all(np.isfinite(res.path), axis=1)
+    vals, path = f.value(res.path[ok]), res.path[ok]
+    g2 = np.sum(f.grad(path[:-1]) ** 2, axis=1)
+    assert np.all(vals[1:] <= vals[:-1] - 1e-4 * res.lrs[: len(vals) - 1] * g2 + 1e-15)
+    assert np.linalg.norm(path[-1] - 1.0) < 1e-3  # GD with a line search converges, slowly, in the valley
+
+
+def test_armijo_needs_no_curvature_bound_where_a_fixed_step_diverges():
+    f = ill_conditioned(10.0, smoothness=100.0)
+    fixed = opt.gd(f.grad, np.array([1.0, 1.0]), lr=1.0, steps=400)  # 1 > 2 / 100: diverges
+    res = opt.armijo_gd(f.value, f.grad, np.array([1.0, 1.0]), steps=200, lr0=1.0)
+    assert opt.diverged(fixed)
+    assert f.value(res.path[-1]) < 1e-10 * f.value(np.array([1.0, 1.0]))
+    # every accepted step is at least min(lr0, 2 s (1 - c) / lambda_max)
+    assert np.nanmin(res.lrs) >= 2 * 0.5 * (1 - 1e-4) / 100.0
+
+
+def test_armijo_stops_at_a_stationary_point():
+    f = Quadratic(np.eye(2))
+    res = opt.armijo_gd(f.value, f.grad, np.zeros(2), steps=5)
+    assert np.all(np.isnan(res.path[1:])) and res.grad_evals == 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"lr0": 0.0}, "lr0"),
+        ({"shrink": 1.0}, "shrink"),
+        ({"c": 0.0}, "c"),
+        ({"shrink": 0.0}, "shrink"),
+        ({"steps": -1}, "steps"),
+        ({"max_backtracks": 0}, "max_backtracks"),
+    ],
+)
+def test_armijo_rejects_bad_input(kwargs, match):
+    f = Quadratic(np.eye(2))
+    args = {"steps": 3} | kwargs
+    with pytest.raises((ValueError, TypeError), match=match):
+        opt.armijo_gd(f.value, f.grad, np.ones(2), **args)
+
+
+def test_armijo_warm_start_keeps_sufficient_decrease_and_saves_evaluations():
+    f = Rosenbrock()
+    cold = opt.armijo_gd(f.value, f.grad, np.array([-1.2, 1.0]), steps=500)
+    warm = opt.armijo_gd(f.value, f.grad, np.array([-1.2, 1.0]), steps=500, grow=2.0)
+    vals = f.value(warm.path)
+    g2 = np.sum(f.grad(warm.path[:-1]) ** 2, axis=1)
+    assert np.all(vals[1:] <= vals[:-1] - 1e-4 * warm.lrs * g2 + 1e-15)
+    assert np.all(warm.lrs[1:] <= 2.0 * warm.lrs[:-1])  # each search starts at most at twice the last step
+    assert warm.value_evals < cold.value_evals / 2
+
+
+def test_armijo_rejects_a_shrinking_warm_start():
+    f = Quadratic(np.eye(2))
+    with pytest.raises(ValueError, match="grow"):
+        opt.armijo_gd(f.value, f.grad, np.ones(2), steps=3, grow=0.5)

@@ -76,3 +76,12 @@ def test_train_is_reproducible_and_validates():
         pol.train(bandit, method="vanilla", steps=5, batch=4, rng=4)
     with pytest.raises(ValueError, match="means"):
         pol.Bandit([1.0])
+
+
+def test_quadratic_kl_model_is_accurate_for_small_natural_steps():
+    bandit = pol.Bandit(MEANS, noise=1.0)
+    res = pol.train(bandit, method="natural", steps=3, batch=16, rng=np.random.default_rng(0), max_kl=0.001)
+    ok = res.predicted_kl > 0
+    # at a small budget the cubic remainder is O(sqrt(delta)) ~ 3% relative
+    np.testing.assert_allclose(res.kl[ok], res.predicted_kl[ok], rtol=0.1)
+    assert res.backtracks.shape == (3,)

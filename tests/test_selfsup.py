@@ -67,3 +67,22 @@ def test_bad_inputs():
         selfsup.train_linear_simsiam(np.ones((2, 3)), P0, noise=0.5, weight_decay=0.0, lr=0.1, steps=2)
     with pytest.raises(ValueError, match="lr"):
         selfsup.train_linear_simsiam(W0, P0, noise=0.5, weight_decay=0.0, lr=0.0, steps=2)
+
+
+@pytest.mark.parametrize("wd", [0.003, 0.01, 0.03])
+def test_jacobian_slow_eigenvalue_is_minus_twice_the_weight_decay(wd):
+    J, ev = selfsup.simsiam_jacobian(noise=0.7, weight_decay=wd)
+    assert ev[0] == pytest.approx(-2 * wd)
+    # against a finite-difference Jacobian of the one-mode flow at the fixed point
+    s = 1 + 0.49
+    p = selfsup.simsiam_fixed_point(noise=0.7, weight_decay=wd)
+
+    def flow(z):
+        w, q = z
+        return np.array([-q * w * (q * s - 1) - wd * w, -w * w * (q * s - 1) - wd * q])
+
+    h = 1e-6
+    fd = np.column_stack(
+        [(flow(np.array([p, p]) + h * e) - flow(np.array([p, p]) - h * e)) / (2 * h) for e in np.eye(2)]
+    )
+    assert np.allclose(fd, J, atol=1e-8)

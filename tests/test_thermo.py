@@ -384,3 +384,171 @@ def test_bad_inputs_raise_naming_the_parameter():
         th.binned_kl(np.zeros(5), [0.5, 0.6], [0.0, 1.0, 2.0])
     with pytest.raises(ValueError, match="work"):
         th.jarzynski_estimate([1.0], 1.0)
+
+
+# ----------------------------------------------------------------------------------------------------
+# the Fokker-Planck generator on a grid, its spectrum, the H-theorem, Kramers
+
+
+def test_generator_conserves_mass_and_keeps_boltzmann_in_detailed_balance():
+    well = TiltedDoubleWell()
+    x = np.linspace(-2.2, 2.2, 301)
+    G = th.fokker_planck_generator(well.value, x, temperature=0.4)
+    np.testing.assert_allclose(G.sum(axis=0), 0.0, atol=1e-9 * np.abs(G).max())  # columns sum to zero
+    P = th.quadrature_weights(x) * boltzmann_density(well.value, x, temperature=0.4)
+    flux = G * P[None, :]  # flux[i, j] = rate j -> i times P_j
+    np.testing.assert_allclose(flux, flux.T, rtol=1e-10, atol=1e-14)  # detailed balance
+    np.testing.assert_allclose(G @ P, 0.0, atol=1e-10 * np.abs(G).max() * P.max())
+
+
+@pytest.mark.parametrize("lam, T", [(1.0, 0.5), (3.0, 2.0)])
+def test_ornstein_uhlenbeck_spectrum_is_j_times_the_curvature(lam, T):
+    # for E = lam x^2 / 2 the Fokker-Planck rates are r_j = j lam, whatever T (Risken 1989, ch. 5)
+    sd = np.sqrt(T / lam)
+    x = np.linspace(-9 * sd, 9 * sd, 801)
+    spec = th.relaxation_spectrum(harmonic(lam), x, temperature=T)
+    np.testing.assert_allclose(spec.rates[:4], lam * np.arange(4), atol=2e-3 * lam)  # O(h^2) with h = 0.02 sd
+    assert spec.gap == pytest.approx(lam, rel=1e-3)
+
+
+def test_evolution_matches_the_matrix_exponential_and_relaxes_to_boltzmann():
+    import scipy.linalg
+
+    well = TiltedDoubleWell()
+    x = np.linspace(-2.0, 2.0, 201)
+    w = th.quadrature_weights(x)
+    spec = th.relaxation_spectrum(well.value, x, temperature=0.6)
+    p0 = boltzmann_density(well.value, x, temperature=2.0)
+    P = spec.evolve(p0, [0.0, 0.7, 3.0, 200.0])
+    np.testing.assert_allclose(np.sum(w * P, axis=1), 1.0, rtol=1e-12)
+    G = th.fokker_planck_generator(well.value, x, temperature=0.6)
+    for t, p in zip([0.0, 0.7, 3.0], P[:3], strict=True):
+        np.testing.assert_allclose(p, scipy.linalg.expm(t * G) @ (w * p0) / w, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(P[-1], boltzmann_density(well.value, x, temperature=0.6), rtol=1e-8)
+
+
+def test_relative_fisher_information_of_two_gaussians_has_its_closed_form():
+    x = np.linspace(-12, 12, 4001)
+    mu, s2, v = 0.7, 0.5, 2.0
+    p = scipy.stats.norm.pdf(x, mu, np.sqrt(s2))
+    q = scipy.stats.norm.pdf(x, 0.0, np.sqrt(v))
+    a, b = 1 / v - 1 / s2, mu / s2  # d/dx log(p/q) = a x + b
+    exact = a**2 * (s2 + mu**2) + 2 * a * b * mu + b**2
+    assert float(th.relative_fisher_information(p, q, x)) == pytest.approx(exact, rel=1e-5)
+    assert float(th.relative_fisher_information(q, q, x)) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_h_theorem_dkl_dt_is_minus_T_times_the_relative_fisher_information():
+    well = TiltedDoubleWell()
+    x = np.linspace(-2.5, 2.5, 1001)
+    for T in [0.3, 0.5, 1.5]:
+        spec = th.relaxation_spectrum(well.value, x, temperature=T)
+        p_eq = boltzmann_density(well.value, x, temperature=T)
+        times = np.array([0.4, 0.4 + 1e-4, 0.4 - 1e-4])
+        p = spec.evolve(boltzmann_density(well.value, x, temperature=3.0), times)
+        rate = spec.kl_rate(p[0])
+        kl = th.kl_divergence(p, p_eq, x)
+        assert rate == pytest.approx((kl[1] - kl[2]) / 2e-4, rel=1e-5)  # consistent with the evolution
+        assert rate == pytest.approx(-T * float(th.relative_fisher_information(p[0], p_eq, x)), rel=1e-3)
+
+
+def test_kramers_rate_formula_and_against_the_spectral_gap_of_a_deep_well():
+    assert th.kramers_rate(1.0, 4.0, -1.0, temperature=0.5) == pytest.approx(2 / (2 * np.pi) * np.exp(-2))
+    assert th.kramers_rate(1.0, 4.0, -1.0, temperature=0.5, friction=2.0) == pytest.approx(np.exp(-2) / (2 * np.pi))
+    well = TiltedDoubleWell(0.0)  # symmetric: barrier 1, curvatures 8 and -4; T / barrier = 0.15
+    T = 0.15
+    spec = th.relaxation_spectrum(well.value, np.linspace(-2.0, 2.0, 801), temperature=T)
+    k = th.kramers_rate(1.0, 8.0, -4.0, temperature=T)
+    assert spec.gap == pytest.approx(2 * k, rel=0.15)  # leading order in T / barrier
+
+
+# ----------------------------------------------------------------------------------------------------
+# uncertainties of the fluctuation-theorem estimates; variational free energy
+
+
+def _gaussian_crooks_works(rng, n, dF=0.4, s=1.2, T=1.0):
+    # Gaussian work laws that obey Crooks exactly: W_F ~ N(dF + s^2/2T, s^2), W_R ~ N(-dF + s^2/2T, s^2)
+    wf = dF + s**2 / (2 * T) + s * rng.standard_normal(n)
+    wr = -dF + s**2 / (2 * T) + s * rng.standard_normal(n)
+    return wf, wr
+
+
+def test_bennett_standard_error_matches_the_scatter_of_repeated_estimates():
+    rng = np.random.default_rng(5)
+    est, ses = [], []
+    for _ in range(200):
+        wf, wr = _gaussian_crooks_works(rng, 2000)
+        df = th.bennett_free_energy(wf, wr, 1.0)
+        est.append(df)
+        ses.append(th.bennett_standard_error(wf, wr, 1.0, df))
+    # the sd of 200 estimates has a relative SE of 1/sqrt(400) = 5%: 25% is 5 SE
+    assert np.std(est, ddof=1) == pytest.approx(np.mean(ses), rel=0.25)
+    assert abs(np.mean(est) - 0.4) < 4 * np.std(est, ddof=1) / np.sqrt(200)
+
+
+def test_crooks_line_recovers_slope_and_crossing_within_their_standard_errors():
+    rng = np.random.default_rng(6)
+    wf, wr = _gaussian_crooks_works(rng, 100_000, T=1.0)
+    fit = th.crooks_line(wf, wr, bins=np.linspace(-2.0, 3.0, 51), min_count=50)
+    assert abs(fit["slope"] - 1.0) < 4 * fit["slope_se"]
+    assert abs(fit["crossing"] - 0.4) < 4 * fit["crossing_se"]
+    assert fit["chi2"] < fit["bins"] + 4 * np.sqrt(2 * fit["bins"])  # chi^2 with bins - 2 dof
+    with pytest.raises(ValueError, match="3 bins"):
+        th.crooks_line(wf, wr, bins=np.linspace(10.0, 11.0, 5))
+
+
+def test_gaussian_free_energy_is_minimised_by_the_gibbs_law_at_minus_T_log_Z():
+    H = np.array([[2.0, 0.5], [0.5, 1.0]])
+    w_star, L0, T = np.array([0.3, -0.2]), 1.5, 0.2
+    f_gibbs = th.gaussian_free_energy(H, w_star, L0, w_star, T * np.linalg.inv(H), temperature=T)
+    log_z = -L0 / T + 0.5 * np.log(np.linalg.det(2 * np.pi * T * np.linalg.inv(H)))
+    assert float(f_gibbs) == pytest.approx(-T * log_z, rel=1e-12)
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((20, 2, 2))
+    covs = A @ np.swapaxes(A, 1, 2) + 0.05 * np.eye(2)
+    f = th.gaussian_free_energy(H, w_star, L0, w_star + rng.standard_normal((20, 2)), covs, temperature=T)
+    assert f.shape == (20,) and np.all(f > f_gibbs)
+
+
+def test_monte_carlo_elbo_is_the_log_evidence_at_the_posterior_and_below_it_elsewhere():
+    rng = np.random.default_rng(8)
+    n, sigma, alpha = 15, 0.4, 2.0
+    Phi = np.column_stack([np.ones(n), rng.uniform(-1, 1, n)])
+    y = Phi @ np.array([0.5, 1.0]) + sigma * rng.standard_normal(n)
+    m, S = th.bayes_linear_regression(Phi, y, noise_var=sigma**2, prior_precision=alpha)
+
+    def log_joint(w):
+        r = w @ Phi.T - y
+        lik = -0.5 * np.sum(r**2, -1) / sigma**2 - 0.5 * n * np.log(2 * np.pi * sigma**2)
+        return lik - 0.5 * alpha * np.sum(w**2, -1) - np.log(2 * np.pi / alpha)
+
+    log_ev = scipy.stats.multivariate_normal(np.zeros(n), sigma**2 * np.eye(n) + Phi @ Phi.T / alpha).logpdf(y)
+    elbo, se = th.monte_carlo_elbo(log_joint, m, S, 500, rng=rng)
+    assert elbo == pytest.approx(log_ev, rel=1e-9) and se < 1e-9  # log p(y, w) - log q(w) is constant
+    elbo2, se2 = th.monte_carlo_elbo(log_joint, m + 0.1, 2 * S, 20_000, rng=rng)
+    assert elbo2 < log_ev and se2 > 0
+    kl = float(th.gaussian_kl(m + 0.1, 2 * S, m, S))
+    assert abs(elbo2 - (log_ev - kl)) < 4 * se2  # ELBO = log p(y) - KL(q || posterior)
+
+
+def test_new_functions_reject_bad_input_naming_the_parameter():
+    x = np.linspace(-1, 1, 11)
+    with pytest.raises(ValueError, match="temperature"):
+        th.fokker_planck_generator(harmonic(1.0), x, temperature=0.0)
+    with pytest.raises(ValueError, match="grid"):
+        th.relaxation_spectrum(harmonic(1.0), [x, x], temperature=1.0)
+    with pytest.raises(ValueError, match="saddle_curvature"):
+        th.kramers_rate(1.0, 2.0, 1.0, temperature=1.0)
+    with pytest.raises(ValueError, match="barrier"):
+        th.kramers_rate(-1.0, 2.0, -1.0, temperature=1.0)
+    spec = th.relaxation_spectrum(harmonic(1.0), x, temperature=1.0)
+    with pytest.raises(ValueError, match="times"):
+        spec.evolve(spec.equilibrium, [-1.0])
+    with pytest.raises(ValueError, match="p0"):
+        spec.evolve(2 * spec.equilibrium, [1.0])
+    with pytest.raises(ValueError, match="cov"):
+        th.gaussian_free_energy(np.eye(2), np.zeros(2), 0.0, np.zeros(2), -np.eye(2), temperature=1.0)
+    with pytest.raises(TypeError, match="log_joint"):
+        th.monte_carlo_elbo(None, np.zeros(2), np.eye(2), 10, rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="delta_f"):
+        th.bennett_standard_error([0.0, 1.0], [0.0, 1.0], 1.0, float("nan"))

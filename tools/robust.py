@@ -1,9 +1,10 @@
 """`make robust`: execute every chapter under the book's seed and four further seeds, write the claims register.
 
 Each chapter reads its seed from GDLENS_SEED (gdlens.repro.chapter_seed). Every (chapter, seed) pair is
-executed in memory by nbclient, two at a time, with GDLENS_CLAIMS_LOG pointing at a log of its own, so a
-failing claim is recorded rather than raised and every claim is seen at every seed. No stored output is
-touched. The register (appendix-claims.md) lists each claim with its value at the book's seed, its range
+executed in memory through tools/execute.py's runner (the same kernel settings, cell limit and watchdog as
+`make book`), two at a time, with GDLENS_CLAIMS_LOG pointing at a log of its own, so a failing claim is
+recorded rather than raised and every claim is seen at every seed. No stored output is touched.
+The register (appendix-claims.md) lists each claim with its value at the book's seed, its range
 over the seeds, and whether it held at each. The run fails if any claim failed at any seed, if a claim is
 made at one seed and not at another, or if a chapter did not execute to its end.
 
@@ -13,39 +14,14 @@ Usage: python tools/robust.py [--jobs 2] [--register appendix-claims.md] [chapte
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
-import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+import execute  # tools/execute.py, beside this file
 
 ROOT = Path(__file__).resolve().parents[1]
 FURTHER_SEEDS = (1, 2, 3, 4)  # the book's own seed (GDLENS_SEED unset) is the first run of every chapter
-CELL_TIMEOUT = 300  # seconds; a chapter runs in under 30 s, so only a hang reaches this
-
-
-def _execute(chapter: str, seed: int | None, log: str) -> tuple[str, int | None, str, float]:
-    """Execute one chapter under one seed; return (chapter, seed, error or "", seconds)."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    os.environ.pop("GDLENS_SEED", None)
-    if seed is not None:
-        os.environ["GDLENS_SEED"] = str(seed)
-    os.environ["GDLENS_CLAIMS_LOG"] = log
-    os.environ["GDLENS_CHAPTER"] = Path(chapter).stem
-    nb = nbformat.read(chapter, as_version=4)
-    client = NotebookClient(
-        nb, timeout=CELL_TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(Path(chapter).parent)}}
-    )
-    start = time.perf_counter()
-    try:
-        client.execute()
-        error = ""
-    except Exception as err:  # an execution error is reported in the register and fails the run
-        error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
-    return chapter, seed, error, time.perf_counter() - start
 
 
 def _fmt(x) -> str:
@@ -54,8 +30,6 @@ def _fmt(x) -> str:
 
 def _register(chapters, seeds, records, errors) -> tuple[str, list[str]]:
     """The register page and the list of problems (empty when every claim held at every seed)."""
-    from gdlens.claims import read_log  # noqa: F401  (the log format is the library's)
-
     problems = [f"{Path(c).stem} at seed {s if s is not None else 'book'}: {e}" for (c, s), e in errors.items() if e]
     label = ["book"] + [str(s) for s in seeds[1:]]
     lines = [
@@ -110,28 +84,37 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("chapters", nargs="*", help="chapters to run (default: every chapter)")
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--timeout", type=int, default=execute.CELL_TIMEOUT, help="seconds per cell")
     parser.add_argument("--register", default=str(ROOT / "appendix-claims.md"))
     args = parser.parse_args(argv)
     chapters = args.chapters or sorted(str(p) for p in (ROOT / "chapters").glob("[0-9][0-9]-*.ipynb"))
     seeds: list[int | None] = [None, *FURTHER_SEEDS]
     records, errors = {}, {}
-    with tempfile.TemporaryDirectory() as tmp, ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        jobs = {}
+    from gdlens.claims import read_log
+
+    with tempfile.TemporaryDirectory() as tmp:
+        runs, envs, logs = [], [], []
         for chapter in chapters:
             for seed in seeds:
-                log = str(Path(tmp) / f"{Path(chapter).stem}-{seed}.jsonl")
-                Path(log).touch()
-                jobs[(chapter, seed)] = (pool.submit(_execute, chapter, seed, log), log)
-        from gdlens.claims import read_log
-
-        for key, (future, log) in jobs.items():
-            chapter, seed, error, seconds = future.result()
-            errors[key] = error
+                log = Path(tmp) / f"{Path(chapter).stem}-{seed}.jsonl"
+                log.touch()
+                env = {"GDLENS_CLAIMS_LOG": str(log), "GDLENS_CHAPTER": Path(chapter).stem}
+                if seed is not None:
+                    env["GDLENS_SEED"] = str(seed)
+                runs.append((chapter, seed))
+                envs.append(env)
+                logs.append(log)
+        results = execute.run_chapters(
+            [c for c, _ in runs], jobs=args.jobs, timeout=args.timeout, envs=envs, log=lambda line: None
+        )
+        for (chapter, seed), log, result in zip(runs, logs, results, strict=True):
+            key = (chapter, seed)
+            errors[key] = "" if result.ok else f"{result.status}: {result.message}"
             records[key] = read_log(log)
-            status = "ok" if not error else error
+            status = "ok" if result.ok else errors[key]
             print(
                 f"robust: {Path(chapter).stem} seed {seed if seed is not None else 'book'}: "
-                f"{len(records[key])} claims, {seconds:.1f} s, {status}",
+                f"{len(records[key])} claims, {result.seconds:.1f} s, {status}",
                 flush=True,
             )
     page, problems = _register(chapters, seeds, records, errors)

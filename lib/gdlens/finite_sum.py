@@ -101,3 +101,76 @@ def sgd_epochs(
                 break
             losses[e + 1] = problem.loss(theta)
     return losses
+
+
+def minibatch_covariance(problem: LeastSquares, theta, *, batch_size: int, replace: bool = False) -> Array:
+    r"""The exact covariance of the mini-batch gradient :math:`g_B` over uniformly drawn batches of size B.
+
+    With per-sample gradients :math:`g_i`, their mean :math:`\bar g = \nabla L(\theta)` and
+    :math:`S = \frac{1}{n-1} \sum_i (g_i - \bar g)(g_i - \bar g)^\top` (divisor :math:`n - 1`), the mean of B
+    of them drawn **without** replacement has
+
+    .. math:: \operatorname{Cov}(g_B) = \Big(1 - \frac{B}{n}\Big) \frac{S}{B},
+
+    the finite-population correction (Cochran 1977, Thm 2.2); drawn **with** replacement it has
+    :math:`\frac{n-1}{n} \frac{S}{B} = \Sigma / B`, with :math:`\Sigma` the covariance of divisor n. The trace
+    is the mean squared error :math:`\mathbb{E}\lVert g_B - \nabla L \rVert^2`. Returns a ``(d, d)`` array.
+    """
+    if not isinstance(problem, LeastSquares):
+        raise TypeError(f"problem must be a LeastSquares, got {problem!r}")
+    theta = problem._theta(theta)
+    if theta.ndim != 1:
+        raise ValueError(f"theta must be one point of shape ({problem.dim},), got shape {theta.shape}")
+    batch_size = _checks.count("batch_size", batch_size, minimum=1)
+    replace = _checks.flag("replace", replace)
+    n = problem.n
+    if n < 2:
+        raise ValueError(f"a covariance needs n >= 2 samples, got n = {n}")
+    if not replace and batch_size > n:
+        raise ValueError(f"batch_size must be <= n = {n} without replacement, got {batch_size}")
+    r = problem.X @ theta - problem.y
+    G = r[:, None] * problem.X
+    Gc = G - G.mean(axis=0)
+    S = Gc.T @ Gc / (n - 1)
+    factor = (n - 1) / n if replace else 1.0 - batch_size / n
+    return factor * S / batch_size
+
+
+def minibatch_grads(
+    problem: LeastSquares, theta, *, batch_size: int, draws: int, rng: np.random.Generator, replace: bool = False
+) -> Array:
+    r"""``draws`` independent mini-batch gradients :math:`g_B = \frac1B \sum_{i \in \mathcal B} \nabla \ell_i(\theta)`.
+
+    Each batch :math:`\mathcal B` is B indices drawn uniformly, without replacement (a uniformly random
+    subset, as one batch of a shuffled epoch) or with replacement. Their mean is :math:`\nabla L(\theta)`
+    and their covariance :func:`minibatch_covariance`. Returns shape ``(draws, d)``.
+    """
+    if not isinstance(problem, LeastSquares):
+        raise TypeError(f"problem must be a LeastSquares, got {problem!r}")
+    theta = problem._theta(theta)
+    if theta.ndim != 1:
+        raise ValueError(f"theta must be one point of shape ({problem.dim},), got shape {theta.shape}")
+    batch_size = _checks.count("batch_size", batch_size, minimum=1)
+    draws = _checks.count("draws", draws, minimum=1)
+    rng = _checks.generator("rng", rng)
+    replace = _checks.flag("replace", replace)
+    n, d = problem.n, problem.dim
+    if not replace and batch_size > n:
+        raise ValueError(f"batch_size must be <= n = {n} without replacement, got {batch_size}")
+    G = (problem.X @ theta - problem.y)[:, None] * problem.X
+    out = np.empty((draws, d))
+    chunk = max(1, min(draws, 2**22 // max(n, batch_size * d)))
+    for lo in range(0, draws, chunk):
+        m = min(chunk, draws - lo)
+        if replace:
+            idx = rng.integers(n, size=(m, batch_size))
+            out[lo : lo + m] = G[idx].mean(axis=1)
+        else:  # the B smallest of n uniform keys are a uniformly random B-subset
+            keys = rng.random((m, n))
+            if batch_size == n:
+                mask = np.ones((m, n))
+            else:
+                kth = np.partition(keys, batch_size - 1, axis=1)[:, batch_size - 1 : batch_size]
+                mask = (keys <= kth).astype(np.float64)
+            out[lo : lo + m] = mask @ G / batch_size
+    return out

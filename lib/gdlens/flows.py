@@ -5,16 +5,19 @@ r"""Gradient flows: of points (the ODE that gradient descent discretises) and of
 * :func:`implicit_euler` is the backward Euler scheme, i.e. the proximal point method.
 * :class:`ModifiedLoss` is the loss :math:`\tilde L = L + \tfrac{\gamma}{4}\|\nabla L\|^2` whose flow gradient
   descent follows to second order (implicit gradient regularisation); :class:`SharpFlat` is a landscape
-  with a sharp and a flat minimum of equal depth.
+  with a sharp and a flat minimum of equal depth, and :func:`gd_outcomes` sorts where many runs of gradient
+  descent end (a minimum, a period-two cycle, neither).
 * :func:`fokker_planck_1d` solves :math:`\partial_t p = \partial_x(p\,E') + T\,\partial_x^2 p` on a grid,
   :func:`free_energy` and :func:`dissipation` measure its Lyapunov functional and the rate at which it falls,
+  :func:`boltzmann_1d` and :func:`kl_divergence_1d` write it as :math:`F = T\,\mathrm{KL}(p\Vert p_\infty) - T\log Z`,
   and :func:`jko_1d` computes the same evolution as a sequence of Wasserstein proximal steps (JKO), with
-  :func:`quantiles_1d`, :func:`wasserstein_1d` and :func:`particle_density` to compare the two.
+  :func:`quantiles_1d`, :func:`wasserstein_1d`, :func:`ks_distance_1d` and :func:`particle_density` to compare them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -252,20 +255,21 @@ class SharpFlat(Landscape):
 
     .. math::
         L(x) = \frac{q_s(x)\, q_f(x)}{q_s(x) + q_f(x)}, \quad
-        q_s = \tfrac{k_s}{2}\|x - a\|^2,\ q_f = \tfrac{k_f}{2}\|x - b\|^2,\ a = -e_1,\ b = +e_1.
+        q_s = \tfrac{\lambda_s}{2}\|x - a\|^2,\ q_f = \tfrac{\lambda_f}{2}\|x - b\|^2,\ a = -e_1,\ b = +e_1.
 
     Since :math:`1/L = 1/q_s + 1/q_f`, L vanishes exactly at a and b, its Hessian there is
-    :math:`k_s I` and :math:`k_f I`, and nowhere does its Hessian exceed :math:`\max(k_s, k_f)`:
+    :math:`\lambda_s I` and :math:`\lambda_f I`, and nowhere does its Hessian exceed :math:`\max(\lambda_s, \lambda_f)`:
 
     .. math::
         \nabla L = \frac{q_f^2 \nabla q_s + q_s^2 \nabla q_f}{s^2},\quad
-        \nabla^2 L = \frac{q_f^2 k_s + q_s^2 k_f}{s^2} I - \frac{2}{s^3} d d^\top,\quad
+        \nabla^2 L = \frac{q_f^2 \lambda_s + q_s^2 \lambda_f}{s^2} I - \frac{2}{s^3} d d^\top,\quad
         s = q_s + q_f,\ d = q_s\nabla q_f - q_f \nabla q_s.
 
     Parameters
     ----------
     sharpness, flatness : float
-        The curvatures :math:`k_s > k_f > 0` of the two minima.
+        The curvatures (Hessian eigenvalues) :math:`\lambda_s > \lambda_f > 0` of the two minima; gradient
+        descent can converge to the sharp one only for :math:`\gamma < 2/\lambda_s`.
     dim : int
         Number of coordinates, >= 1.
     """
@@ -303,6 +307,77 @@ class SharpFlat(Landscape):
         d = qs[..., None] * gf - qf[..., None] * gs
         eye = np.eye(self.dim)
         return scale[..., None, None] * eye - (2 / s**3)[..., None, None] * d[..., :, None] * d[..., None, :]
+
+
+class Outcomes(NamedTuple):
+    """Where runs of gradient descent end: see :func:`gd_outcomes`."""
+
+    minimum: Array  # int, shape (n,): index of the minimum the run converged to, -1 for none
+    period_two: Array  # bool, shape (n,): at no minimum, back within tol after two steps, not after one
+    last: Array  # shape (3, n, d): the iterates K-2, K-1 and K
+
+
+def gd_outcomes(grad: Grad, x0, *, lr: float, steps: int, minima, tol: float = 1e-6) -> Outcomes:
+    r"""Gradient descent :math:`\theta_{k+1} = \theta_k - \gamma\nabla L(\theta_k)` from many starts: where runs end.
+
+    A run *converged to minimum i* when its last two iterates both lie within ``tol`` of ``minima[i]``; it
+    is on a *period-two cycle* when it converged to no minimum, :math:`\|\theta_K - \theta_{K-2}\| \le` ``tol``
+    and :math:`\|\theta_K - \theta_{K-1}\| >` ``tol``. Anything else (still moving, longer cycles, chaotic
+    bouncing, a run that overflowed) is neither. Only the last three iterates are kept, so many starts and
+    long runs cost no memory.
+
+    Near a minimum with Hessian eigenvalue :math:`\lambda`, GD multiplies the error along that eigenvector by
+    :math:`1 - \gamma\lambda`, so it can converge there only if :math:`\gamma\lambda < 2` (Euler's stability
+    limit); past it, runs that stay near the minimum cycle or bounce.
+
+    Parameters
+    ----------
+    grad : callable
+        ``grad(x)`` returns :math:`\nabla L(x)` with the shape of ``x``, vectorised over leading axes.
+    x0 : array_like, shape (n, d)
+        The starts.
+    lr : float
+        Learning rate :math:`\gamma > 0`.
+    steps : int
+        Number of steps K >= 2.
+    minima : array_like, shape (m, d)
+        The minima to test for.
+    tol : float
+        Distance threshold, > 0.
+
+    Returns
+    -------
+    Outcomes
+        ``minimum`` (index or -1), ``period_two`` (bool) and the ``last`` three iterates.
+
+    Reference: Hairer, Nørsett & Wanner (1993), §IV.2 for the stability region; Cohen et al. (2021) for
+    GD beyond it.
+    """
+    _checks.function("grad", grad)
+    x = _checks.finite_array("x0", x0, ndim_min=2)
+    if x.ndim != 2:
+        raise ValueError(f"x0 must have shape (n, d), got {x.shape}")
+    lr = _checks.positive("lr", lr)
+    steps = _checks.count("steps", steps, minimum=2)
+    mins = _checks.finite_array("minima", minima, ndim_min=2)
+    if mins.ndim != 2 or mins.shape[1] != x.shape[1]:
+        raise ValueError(f"minima must have shape (m, {x.shape[1]}), got {mins.shape}")
+    tol = _checks.positive("tol", tol)
+    keep = [x, x, x]
+    with np.errstate(all="ignore"):
+        for _ in range(steps):
+            g = np.asarray(grad(keep[-1]), dtype=np.float64)
+            if g.shape != x.shape:
+                raise ValueError(f"grad must return an array of shape {x.shape}, got shape {g.shape}")
+            keep = [keep[1], keep[2], keep[2] - lr * g]
+    last = np.stack(keep)
+    ok = np.all(np.isfinite(last), axis=(0, 2))
+    dist = np.linalg.norm(last[1:, :, None, :] - mins[None, None], axis=-1)  # (2, n, m)
+    near_min = ok[:, None] & np.all(dist <= tol, axis=0)
+    minimum = np.where(near_min.any(axis=1), np.argmax(near_min, axis=1), -1)
+    back = np.linalg.norm(last[2] - last[0], axis=-1) <= tol
+    moved = np.linalg.norm(last[2] - last[1], axis=-1) > tol
+    return Outcomes(minimum, ok & (minimum < 0) & back & moved, np.where(ok[None, :, None], last, np.nan))
 
 
 # --- Fokker–Planck on a grid ----------------------------------------------------------------------
@@ -454,6 +529,39 @@ def free_energy(energy: Callable[[Array], Array], p, x, *, temperature: float) -
     return h * np.sum(e * p + T * _plogp(p), axis=-1)
 
 
+def boltzmann_1d(energy: Callable[[Array], Array], x, *, temperature: float) -> tuple[Array, float]:
+    r"""The Boltzmann law :math:`p_\infty = e^{-E/T}/Z` on a uniform grid, and :math:`\log Z` (midpoint rule).
+
+    :math:`\log Z = \log \sum_i e^{-E_i/T} h` is computed with the minimum of E factored out, so it does not
+    overflow at small T. With it the free energy of any density of unit mass is
+    :math:`F[p] = T\,\mathrm{KL}(p\,\Vert\,p_\infty) - T\log Z`, minimal (:math:`-T\log Z`) at :math:`p_\infty`.
+
+    Returns ``(p_inf, log_Z)``; ``p_inf`` has the shape of x. Reference: Jordan, Kinderlehrer & Otto (1998).
+    """
+    x, h = _grid(x)
+    e = _energy_on(energy, x)
+    T = _checks.positive("temperature", temperature)
+    w = np.exp(-(e - e.min()) / T)
+    z = w.sum() * h
+    return w / z, float(np.log(z) - e.min() / T)
+
+
+def kl_divergence_1d(p, q, x) -> Array:
+    r"""The relative entropy :math:`\mathrm{KL}(p\,\Vert\,q) = \int p \log(p/q)\,dx` of densities on a uniform grid.
+
+    Midpoint rule, :math:`0 \log 0 = 0`; q must be positive wherever p is. Vectorised over leading axes of p
+    (q has the grid's shape or broadcasts against p). Returns an array of shape ``np.shape(p)[:-1]``.
+    Reference: Cover & Thomas, *Elements of Information Theory* (2006), §2.3.
+    """
+    x, h = _grid(x)
+    p = _density("p", p, x.size)
+    q = _density("q", q, x.size)
+    if np.any((p > 0) & (q <= 0)):
+        raise ValueError("q must be positive wherever p is (otherwise the KL divergence is infinite)")
+    safe_q = np.where(q > 0, q, 1.0)
+    return h * np.sum(_plogp(p) - np.where(p > 0, p * np.log(safe_q), 0.0), axis=-1)
+
+
 def dissipation(energy: Callable[[Array], Array], p, x, *, temperature: float) -> Array:
     r"""The rate :math:`-\frac{dF}{dt}` of the Scharfetter–Gummel semi-discretisation, a discrete Fisher information.
 
@@ -528,6 +636,35 @@ def wasserstein_1d(u, v) -> float:
     if u.size != v.size:
         raise ValueError(f"u and v must have the same size, got {u.size} and {v.size}")
     return float(np.sqrt(np.mean((u - v) ** 2)))
+
+
+def ks_distance_1d(sample, p, x) -> float:
+    r"""The Kolmogorov–Smirnov distance between a sample and a density on a uniform grid.
+
+    .. math:: D_n = \sup_z \lvert F_n(z) - F(z)\rvert,
+
+    with :math:`F_n` the empirical distribution function of the n values and F that of the grid density read
+    as piecewise constant on cells :math:`[x_i - h/2, x_i + h/2]` (so F is piecewise linear, as in
+    :func:`quantiles_1d`). If the sample is drawn from the density, :math:`\sqrt n\,D_n` follows Kolmogorov's
+    law for large n: :math:`P(\sqrt n D_n > 1.95) \approx 10^{-3}` (``scipy.special.kolmogi``).
+
+    Reference: Kolmogorov (1933); Massey (1951), *The Kolmogorov–Smirnov test for goodness of fit*.
+    """
+    x, h = _grid(x)
+    p = _density("p", p, x.size)
+    if p.ndim != 1:
+        raise ValueError(f"p must be one density of shape ({x.size},), got shape {p.shape}")
+    z = np.sort(_checks.finite_array("sample", sample, ndim_min=1).ravel())
+    if z.size == 0:
+        raise ValueError("sample must hold at least one value")
+    cdf = np.concatenate([[0.0], np.cumsum(p) * h])
+    if cdf[-1] <= 0:
+        raise ValueError("p must have positive mass")
+    edges = np.concatenate([x - h / 2, [x[-1] + h / 2]])
+    F = np.interp(z, edges, cdf / cdf[-1])
+    n = z.size
+    i = np.arange(1, n + 1)
+    return float(max(np.max(i / n - F), np.max(F - (i - 1) / n)))
 
 
 def particle_density(y) -> tuple[Array, Array]:

@@ -118,18 +118,38 @@ class DiracGAN(Game):
         return np.array([(-self.penalty + disc) / 2, (-self.penalty - disc) / 2])
 
 
+class LinearGame(Game):
+    r"""A game whose field is linear, :math:`v(z) = Jz`: the linearisation of any game at an equilibrium.
+
+    ``J`` is the 2 x 2 Jacobian of the field there, e.g. ``DiracGAN(penalty).jacobian(np.zeros(2))``.
+    """
+
+    def __init__(self, J):
+        J = _checks.finite_array("J", J)
+        if J.shape != (2, 2):
+            raise ValueError(f"J must have shape (2, 2), got {J.shape}")
+        self.J = J
+
+    def field(self, z):
+        return self._points(z) @ self.J.T
+
+    def jacobian(self, z):
+        z = self._points(z)
+        return np.broadcast_to(self.J, (*z.shape, 2)).copy()
+
+
 def play(game: Game, method: str, z0, *, lr: float, steps: int, consensus: float = 1.0) -> Array:
     r"""Iterate one of the game-playing methods from ``z0``.
 
-    With field :math:`v` and step :math:`\eta`:
+    With field :math:`v` and step :math:`\gamma`:
 
-    * ``"simultaneous"``: :math:`z_{t+1} = z_t + \eta v(z_t)`;
-    * ``"alternating"``: :math:`x_{t+1} = x_t + \eta v_x(x_t, y_t)`, then
-      :math:`y_{t+1} = y_t + \eta v_y(x_{t+1}, y_t)`;
-    * ``"extragradient"``: :math:`z_{t+1} = z_t + \eta v\big(z_t + \eta v(z_t)\big)` (Korpelevich 1976);
-    * ``"optimistic"``: :math:`z_{t+1} = z_t + 2\eta v(z_t) - \eta v(z_{t-1})`, :math:`z_{-1} = z_0`
+    * ``"simultaneous"``: :math:`z_{t+1} = z_t + \gamma v(z_t)`;
+    * ``"alternating"``: :math:`x_{t+1} = x_t + \gamma v_x(x_t, y_t)`, then
+      :math:`y_{t+1} = y_t + \gamma v_y(x_{t+1}, y_t)`;
+    * ``"extragradient"``: :math:`z_{t+1} = z_t + \gamma v\big(z_t + \gamma v(z_t)\big)` (Korpelevich 1976);
+    * ``"optimistic"``: :math:`z_{t+1} = z_t + 2\gamma v(z_t) - \gamma v(z_{t-1})`, :math:`z_{-1} = z_0`
       (Daskalakis et al. 2018);
-    * ``"consensus"``: :math:`z_{t+1} = z_t + \eta\big(v(z_t) - c\, J(z_t)^\top v(z_t)\big)`, a descent
+    * ``"consensus"``: :math:`z_{t+1} = z_t + \gamma\big(v(z_t) - c\, J(z_t)^\top v(z_t)\big)`, a descent
       step on :math:`\tfrac c2\lVert v\rVert^2` added (Mescheder, Nowozin & Geiger 2017), ``c`` = ``consensus``.
 
     Returns the iterates, shape ``(steps + 1, *z0.shape)``; after an overflow the rows are nan.
@@ -167,15 +187,18 @@ def play(game: Game, method: str, z0, *, lr: float, steps: int, consensus: float
     return out
 
 
-def update_matrix(method: str, lr: float, *, a: float = 1.0, consensus: float = 1.0) -> Array:
+def update_matrix(method: str, lr: float, *, a: float = 1.0, consensus: float = 1.0, jacobian=None) -> Array:
     """The linear map that ``method`` iterates on the bilinear game :math:`a\\,xy`, built by playing one step.
 
     Columns are the images of the basis vectors under one step of :func:`play`. For
     ``"optimistic"`` the state is :math:`(z_t, z_{t-1})` and the map is 4 x 4; otherwise 2 x 2.
+    With ``jacobian`` (a 2 x 2 array) the game is :class:`LinearGame` ``(jacobian)`` instead (``a`` is
+    then ignored): the map of a method linearised at an equilibrium, whose spectral radius decides
+    whether the method converges there.
     """
     _checks.choice("method", method, set(METHODS))
     lr = _checks.positive("lr", lr)
-    game = Bilinear(a)
+    game = Bilinear(a) if jacobian is None else LinearGame(jacobian)
     if method != "optimistic":
         basis = np.eye(2)
         return play(game, method, basis, lr=lr, steps=1, consensus=consensus)[1].T
@@ -187,7 +210,7 @@ def update_matrix(method: str, lr: float, *, a: float = 1.0, consensus: float = 
 
 
 def spectral_radius(method: str, lr, *, a: float = 1.0, consensus: float = 1.0) -> Array:
-    r"""Closed-form spectral radius of each method's map on the bilinear game, with :math:`h = a\eta`.
+    r"""Closed-form spectral radius of each method's map on the bilinear game, with :math:`h = a\gamma`.
 
     ===================  ==============================================================
     simultaneous         :math:`\sqrt{1 + h^2}` (> 1: spirals out)
@@ -225,7 +248,7 @@ def spectral_radius(method: str, lr, *, a: float = 1.0, consensus: float = 1.0) 
 
 
 def alternating_invariant(z, lr: float, *, a: float = 1.0) -> Array:
-    r"""The quantity :math:`x^2 + y^2 - a\eta\, xy` that alternating steps conserve exactly on :math:`a\,xy`.
+    r"""The quantity :math:`x^2 + y^2 - a\gamma\, xy` that alternating steps conserve exactly on :math:`a\,xy`.
 
     Alternating gradient steps are the symplectic Euler scheme of the rotation; this modified
     energy is their exact invariant (expand one step to check), so the iterates stay on an ellipse.

@@ -147,6 +147,27 @@ class PathKernelRun(NamedTuple):
         return out
 
 
+def coefficient_variation(run: PathKernelRun) -> Array:
+    r"""How much each coefficient :math:`a_i(x)` of the path-kernel machine varies with the input :math:`x`.
+
+    For each training example :math:`i`, :math:`(\max_x a_i(x) - \min_x a_i(x)) / \operatorname{mean}_x |a_i(x)|`
+    over the evaluation points. A kernel machine proper has constant coefficients (0 here); for a model
+    linear in its parameters they are constant exactly. Returns shape ``(n,)``.
+    """
+    a = run.coefficients
+    scale = np.abs(a).mean(axis=0)
+    return np.ptp(a, axis=0) / np.where(scale > 0, scale, 1.0)
+
+
+def constant_coefficient_machine(run: PathKernelRun) -> Array:
+    r"""The path-kernel machine with each :math:`a_i(x)` replaced by its mean over the evaluation points.
+
+    :math:`b(x) + \sum_i \bar a_i K(x, x_i)`: a kernel machine with constant coefficients, the object
+    Domingos' statement names. Its gap to the trained model measures what the :math:`x`-dependence carries.
+    """
+    return run.initial + run.kernel @ run.coefficients.mean(axis=0)
+
+
 def train_with_path_kernel(model, theta0, X, y, X_eval, *, lr: float, steps: int) -> PathKernelRun:
     r"""Full-batch gradient descent on :math:`\frac1{2n}\sum_i (f(x_i) - y_i)^2`, accumulating the path kernel.
 

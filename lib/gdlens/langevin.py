@@ -59,6 +59,8 @@ __all__ = [
     "minibatch_noise_covariance",
     "minibatch_sgd",
     "sgld",
+    "ShiftedSharpFlat",
+    "sgd_second_moment",
 ]
 
 
@@ -178,13 +180,14 @@ def overdamped(
     if trace:
         out[0] = x
     noise = np.empty_like(x)
+    drift = np.empty_like(x)  # our own buffer: the array grad_energy returns may be x itself or the caller's
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(steps):
             g = _gradient(grad_energy, x)
             sigma = np.sqrt(2.0 * step * _temperature_at(temperature, k))
             rng.standard_normal(out=noise)
-            g *= step
-            x -= g
+            np.multiply(g, step, out=drift)  # never scale g in place (issue 17)
+            x -= drift
             if sigma > 0:
                 noise *= sigma
                 x += noise
@@ -419,21 +422,30 @@ def ou_moments(t, *, x0, stiffness: float, temperature: float) -> tuple[Array, A
 # cooling schedules
 
 
-def logarithmic(c: float, k0: float = 2.0) -> Schedule:
-    r"""The logarithmic cooling schedule :math:`T_k = c / \log(k + k_0)`.
+def logarithmic(c: float, k0: float = 2.0, *, time_step: float | None = None) -> Schedule:
+    r"""The logarithmic cooling schedule :math:`T_k = c / \log(k + k_0)`, per step or in continuous time.
 
-    Geman & Geman (1984) and Hajek (1988): with :math:`c` at least the depth of the deepest local
-    minimum that is not global (the barrier it must climb), simulated annealing on a finite state space
-    reaches the global minima with probability tending to 1. The guarantee is asymptotic, and slow.
-    ``k0 > 1`` keeps the logarithm positive.
+    Per step (``time_step=None``): :math:`T_k = c/\log(k + k_0)`. Geman & Geman (1984) and Hajek (1988)
+    proved that on a *finite state space* annealing with this schedule reaches the global minima with
+    probability tending to 1 if (Hajek: and only if) :math:`c` is at least the depth of the deepest
+    local minimum that is not global (the barrier a trapped state must climb).
+
+    In continuous time (``time_step=h``): :math:`T_k = c/\log(k_0 + k h)`, the temperature at time
+    :math:`t = kh` of the diffusion :math:`dx = -\nabla E\,dt + \sqrt{2T(t)}\,dW`. For that diffusion
+    on :math:`\mathbb{R}^d`, :math:`T(t) = c/\log t` (t large) with :math:`c` above the critical depth
+    :math:`d^\star` drives the law to the global minima; below it, not (Geman & Hwang 1986; Chiang,
+    Hwang & Sheu 1987; Holley, Kusuoka & Stroock 1989 for the sharp constant). The per-step schedule run
+    with a step :math:`h` is the continuous one with the clock sped up by :math:`1/h`: it cools far faster.
+    ``k0 > 1`` keeps the logarithm positive; ``k0 = e`` starts the continuous schedule at :math:`T_0 = c`.
     """
     c = _checks.positive("c", c)
     k0 = _checks.real("k0", k0)
     if k0 <= 1:
         raise ValueError(f"k0 must be > 1 so that log(k + k0) > 0, got {k0!r}")
+    h = 1.0 if time_step is None else _checks.positive("time_step", time_step)
 
     def schedule(k):
-        return c / np.log(np.asarray(k, dtype=np.float64) + k0)
+        return c / np.log(h * np.asarray(k, dtype=np.float64) + k0)
 
     return schedule
 
@@ -805,3 +817,297 @@ def sgd_stationary_covariance(hessian, noise_cov, *, lr: float, batch_size: int 
     if exact:
         return discrete_lyapunov(np.eye(h.shape[0]) - lr * h, lr**2 * c / b)
     return lyapunov(h, lr * c / b)
+
+
+# ----------------------------------------------------------------------------------------------------
+# a sharp and a flat minimum of equal depth for the loss that is trained
+
+
+class ShiftedSharpFlat(Landscape):
+    r"""A data set of shifted sharp-and-flat losses whose *average* has two minima of equal depth (1-D).
+
+    Example :math:`i` has the loss :math:`\ell_i(\theta) = E(\theta - u_i) + c\,\theta`, with :math:`E` the
+    sharp-and-flat landscape :class:`gdlens.flows.SharpFlat` (curvatures :math:`\lambda_s` at
+    :math:`-1` and :math:`\lambda_f` at :math:`+1`, both of depth 0) and the shifts :math:`u_i` given. The
+    loss that is trained is the average
+
+    .. math:: L(\theta) = \frac1n \sum_{i=1}^n E(\theta - u_i) + c\,\theta ,
+
+    a smoothed copy of :math:`E`: averaging raises a sharp minimum by about :math:`\lambda_s \operatorname{Var}u/2`
+    and a flat one by :math:`\lambda_f \operatorname{Var}u/2`, so :math:`E`'s equal depths are not
+    :math:`L`'s. The tilt :math:`c`, common to every example (it adds nothing to the gradient noise), is
+    solved for so that :math:`L`'s two minima are equally deep (``equalize=True``; ``c = 0`` otherwise):
+    by the fixed point :math:`c = -\big(L_0(\theta_s) - L_0(\theta_f)\big)/(\theta_s - \theta_f)` with
+    the minima :math:`\theta_s, \theta_f` of :math:`L_c` recomputed at every iterate. In one dimension
+    equal depths also mean equal barriers: both wells share the one saddle.
+
+    The mini-batch gradient noise at :math:`\theta` has variance :math:`\operatorname{Var}_i \ell_i'(\theta)/B`,
+    about :math:`\lambda^2 \operatorname{Var}u / B` in a well of curvature :math:`\lambda`: it is large in
+    the sharp minimum and small in the flat one.
+
+    Parameters
+    ----------
+    shifts : 1-D array of n >= 2 finite numbers
+    sharpness, flatness : the curvatures :math:`\lambda_s > \lambda_f > 0` of :math:`E`
+    equalize : bool
+
+    Reference: the sharp/flat picture of Keskar et al. (2017) and Zhu et al. (2019).
+    """
+
+    def __init__(self, shifts, *, sharpness: float = 20.0, flatness: float = 1.0, equalize: bool = True):
+        from gdlens.flows import SharpFlat
+
+        u = _checks.finite_array("shifts", shifts)
+        if u.ndim != 1 or u.size < 2:
+            raise ValueError(f"shifts must be a 1-D array of at least 2 numbers, got shape {u.shape}")
+        equalize = _checks.flag("equalize", equalize)
+        self.base = SharpFlat(sharpness, flatness)
+        self.shifts = u.copy()
+        self.dim = 1
+        self.tilt = 0.0
+        if equalize:
+            for _ in range(30):  # Newton on the depth gap: d(gap)/dc = theta_s - theta_f (envelope theorem)
+                s, _, f = self._stationary()
+                gap = self._untilted(s) - self._untilted(f) + self.tilt * (s - f)
+                if abs(gap) <= 1e-13:
+                    break
+                self.tilt -= gap / (s - f)
+            else:  # pragma: no cover - Newton converges in a few steps for any sensible shifts
+                raise ValueError("could not equalise the depths: the shifts wash out one of the minima")
+        s, top, f = self._stationary()
+        self.sharp_minimum, self.saddle, self.flat_minimum = np.array([s]), np.array([top]), np.array([f])
+        self._table = None
+
+    def fast_grad(self, x):
+        r"""L' by linear interpolation in a table of 6001 points on [-3, 3] (exact outside).
+
+        The table (built on the first call) has spacing :math:`h = 10^{-3}`, so the interpolation
+        error is at most :math:`h^2 \max|L^{(3)}|/8`, below :math:`10^{-5}` for third derivatives up to 80;
+        it costs one ``np.interp`` instead of a sum over the n examples. Use it to run many chains on L.
+        """
+        x = self._points(x)
+        if self._table is None:
+            grid = np.linspace(-3.0, 3.0, 6001)
+            self._table = (grid, self.grad(grid[:, None])[:, 0])
+        out = np.interp(x[..., 0], *self._table)[..., None]
+        outside = np.abs(x[..., 0]) > 3.0
+        if np.any(outside):
+            out[outside] = self.grad(x[outside])
+        return out
+
+    def _untilted(self, t: float) -> float:
+        return float(np.mean(self.base.value((t - self.shifts)[:, None])))
+
+    def _stationary(self) -> tuple[float, float, float]:
+        """The sharp minimum, the saddle and the flat minimum of L (sign changes of L' on a grid, refined)."""
+        from scipy.optimize import brentq
+
+        grid = np.linspace(-2.5, 2.5, 501)
+        g = self.grad(grid[:, None])[:, 0]
+        idx = np.nonzero(np.sign(g[:-1]) != np.sign(g[1:]))[0]
+        if idx.size != 3:
+            raise ValueError(
+                f"the averaged loss must keep two minima and one saddle in [-2.5, 2.5], found {idx.size} "
+                "stationary points: the shifts are too wide for the sharp minimum"
+            )
+        f1 = lambda t: float(self.grad(np.array([[t]]))[0, 0])  # noqa: E731
+        s, top, f = (brentq(f1, grid[i], grid[i + 1], xtol=1e-15, rtol=1e-15) for i in idx)
+        return s, top, f
+
+    def _base_grad(self, d: Array) -> Array:
+        """E'(d) of the 1-D sharp-and-flat landscape, elementwise (fewer temporaries than SharpFlat.grad)."""
+        us, uf = d + 1.0, d - 1.0
+        qs, qf = 0.5 * self.base.sharpness * us * us, 0.5 * self.base.flatness * uf * uf
+        s = qs + qf
+        return (qf * qf * self.base.sharpness * us + qs * qs * self.base.flatness * uf) / (s * s)
+
+    def value(self, x):
+        x = self._points(x)
+        d = x[..., None, :] - self.shifts[:, None]
+        return np.mean(self.base.value(d), axis=-1) + self.tilt * x[..., 0]
+
+    def grad(self, x):
+        x = self._points(x)
+        return np.mean(self._base_grad(x[..., :1] - self.shifts), axis=-1, keepdims=True) + self.tilt
+
+    def hess(self, x):
+        x = self._points(x)
+        d = x[..., None, :] - self.shifts[:, None]
+        return np.mean(self.base.hess(d), axis=-3)
+
+    @property
+    def depths(self) -> tuple[float, float]:
+        """L at (the sharp minimum, the flat minimum): equal when ``equalize``."""
+        return float(self.value(self.sharp_minimum)), float(self.value(self.flat_minimum))
+
+    @property
+    def barriers(self) -> tuple[float, float]:
+        """L(saddle) minus L at (the sharp minimum, the flat minimum)."""
+        top = float(self.value(self.saddle))
+        ds, df = self.depths
+        return top - ds, top - df
+
+    @property
+    def curvatures(self) -> tuple[float, float]:
+        """L'' at (the sharp minimum, the flat minimum)."""
+        return float(self.hess(self.sharp_minimum)[0, 0]), float(self.hess(self.flat_minimum)[0, 0])
+
+    def per_example_grads(self, x) -> Array:
+        r""":math:`\ell_i'(\theta)` for every example: shape ``(..., n, 1)``."""
+        x = self._points(x)
+        return self._base_grad(x[..., :1] - self.shifts)[..., None] + self.tilt
+
+    def noise_variance(self, x) -> Array:
+        r"""The single-example gradient noise variance :math:`\frac1n\sum_i (\ell_i' - L')^2` at x: shape ``(...)``."""
+        return np.var(self.per_example_grads(x)[..., 0], axis=-1)
+
+    def batch_grad(self, theta, idx) -> Array:
+        r"""The mean gradient of each chain's batch: ``theta`` (n_chains, 1), ``idx`` (n_chains, B) -> (n_chains, 1)."""
+        theta = np.asarray(theta, dtype=np.float64)
+        d = theta[:, :1] - self.shifts[np.asarray(idx)]
+        return self._base_grad(d).mean(axis=1, keepdims=True) + self.tilt
+
+
+# ----------------------------------------------------------------------------------------------------
+# the exact second moment of SGD on least squares
+
+
+def sgd_second_moment(
+    features,
+    residuals,
+    *,
+    lr: float,
+    batch_size: int = 1,
+    steps: int | None = None,
+    preconditioner=None,
+) -> Array:
+    r"""The exact second moment :math:`M_k = \mathbb{E}\,(\theta_k - \theta^\star)(\theta_k - \theta^\star)^\top`
+    of mini-batch SGD on least squares, started at :math:`\theta^\star`: no Gaussian or additive-noise model.
+
+    With rows :math:`a_i` of the design and residuals :math:`r_i = y_i - a_i^\top\theta^\star` at the
+    minimiser (so :math:`\sum_i a_i r_i = 0`), the error :math:`e = \theta - \theta^\star` of
+    :math:`\theta_{k+1} = \theta_k - \gamma P g_B(\theta_k)`, batches of B indices drawn with replacement, obeys
+
+    .. math:: e_{k+1} = (I - \gamma P A_B)\, e_k + \gamma P b_B, \qquad
+              A_B = \frac1B\sum_{j\in\mathcal B} a_j a_j^\top,\quad b_B = \frac1B\sum_{j\in\mathcal B} a_j r_j .
+
+    Its mean stays 0, and, the batch being independent of :math:`e_k`,
+
+    .. math:: M_{k+1} = M_k - \gamma (P H M_k + M_k H P) + \gamma^2 P\Big(\frac1B K(M_k)
+              + \big(1 - \tfrac1B\big) H M_k H\Big) P + \frac{\gamma^2}{B} P \Sigma P,
+
+    with :math:`H = \frac1n\sum a_i a_i^\top`, :math:`K(M) = \frac1n\sum_i a_i a_i^\top M a_i a_i^\top`
+    (the multiplicative, state-dependent part of the noise) and :math:`\Sigma = \frac1n\sum_i r_i^2 a_i a_i^\top`.
+    Dropping the :math:`\gamma^2` terms in M gives the Lyapunov equation of
+    :func:`sgd_stationary_covariance`; keeping only :math:`HMH` gives its ``exact=True`` (additive noise).
+
+    Parameters
+    ----------
+    features : array (n, d), the rows :math:`a_i`
+    residuals : array (n,), :math:`r_i` at the minimiser (:math:`\sum a_i r_i = 0` to rounding)
+    lr : float > 0, the learning rate :math:`\gamma`
+    batch_size : int >= 1
+    steps : int >= 0, or None for the stationary second moment (the fixed point, solved as a linear system
+        in the :math:`d^2` entries; ValueError if the recursion does not contract)
+    preconditioner : symmetric (d, d) array P, or None for the identity
+
+    Returns
+    -------
+    :math:`M_k` (or its fixed point), shape (d, d).
+
+    Reference: the moment recursion of SGD on least squares, e.g. Bach & Moulines (2013), sec. 3;
+    Mandt, Hoffman & Blei (2017) for the Lyapunov approximation it refines.
+    """
+    a = _checks.finite_array("features", features)
+    if a.ndim != 2 or a.shape[0] < 1:
+        raise ValueError(f"features must have shape (n, d), got {a.shape}")
+    r = _checks.finite_array("residuals", residuals)
+    if r.shape != (a.shape[0],):
+        raise ValueError(f"residuals must have shape ({a.shape[0]},), got {r.shape}")
+    lr = _checks.positive("lr", lr)
+    b = _checks.count("batch_size", batch_size, minimum=1)
+    if steps is not None:
+        steps = _checks.count("steps", steps)
+    n, d = a.shape
+    p = np.eye(d) if preconditioner is None else _square("preconditioner", preconditioner)
+    if p.shape != (d, d) or not np.allclose(p, p.T):
+        raise ValueError(f"preconditioner must be a symmetric ({d}, {d}) matrix, got shape {p.shape}")
+    gbar = a.T @ r / n
+    scale = np.sqrt(np.mean(r**2) * np.mean(np.sum(a**2, axis=1)))
+    if np.linalg.norm(gbar) > 1e-8 * max(scale, 1e-300):
+        raise ValueError("residuals must be those at the minimiser: sum_i a_i r_i = 0 (the mean gradient)")
+    h = a.T @ a / n
+    sigma = (a * (r**2)[:, None]).T @ a / n
+    q = lr**2 / b * p @ sigma @ p
+    eye = np.eye(d)
+    # the linear map M -> M_{k+1} - Q in Kronecker (row-major vec) form: vec(X M Y) = (X kron Y^T) vec M
+    ph = p @ h
+    k4 = np.einsum("ni,nj,nk,nl->ijkl", a, a, a, a).reshape(d * d, d * d) / n  # vec(K(M)) = k4 vec(M)
+    pp = np.kron(p, p)
+    op = (
+        np.kron(eye, eye)
+        - lr * (np.kron(ph, eye) + np.kron(eye, ph))
+        + lr**2 * pp @ (k4 / b + (1 - 1 / b) * np.kron(h, h))
+    )
+    if steps is None:
+        if np.max(np.abs(np.linalg.eigvals(op))) >= 1:
+            raise ValueError(
+                f"the second moment does not converge at lr={lr!r}, batch_size={b}: SGD diverges in mean square"
+            )
+        m = np.linalg.solve(np.eye(d * d) - op, q.reshape(-1)).reshape(d, d)
+    else:
+        m = np.zeros(d * d)
+        for _ in range(steps):
+            m = op @ m + q.reshape(-1)
+        m = m.reshape(d, d)
+    return 0.5 * (m + m.T)
+
+
+# ----------------------------------------------------------------------------------------------------
+# watching chains cross a barrier
+
+
+def crossing_record(
+    grad_energy: Grad,
+    x0,
+    *,
+    step: float,
+    temperature: float | Schedule,
+    steps: int,
+    rng: np.random.Generator,
+    boundary: float,
+    window: int,
+) -> tuple[Array, Array, Array, Array]:
+    r"""Run :func:`overdamped` and record, per window of steps, where the chains are and how often they cross.
+
+    The chains' first coordinate is compared with ``boundary`` (a saddle): a chain is *right* when
+    :math:`x_1 > \text{boundary}`. The run is the same as one call of :func:`overdamped` with the same
+    arguments (the same draws, in the same order); it is taken window by window so that no full trace is
+    stored.
+
+    Returns
+    -------
+    (t, right, rate, x) : the time :math:`t = k\gamma` at the end of each window; the fraction of chains
+    on the right there; the crossing rate in the window (crossings of the boundary per chain per unit of
+    time, counting every step at which a chain changes side); and the final states.
+    """
+    x = _states("x0", x0)
+    step = _checks.positive("step", step)
+    temperature = _check_temperature(temperature)
+    steps = _checks.count("steps", steps, minimum=1)
+    window = _checks.count("window", window, minimum=1)
+    if steps % window:
+        raise ValueError(f"steps ({steps}) must be a multiple of window ({window})")
+    boundary = _checks.real("boundary", boundary)
+    rng = _checks.generator("rng", rng)
+    n_win = steps // window
+    t, right, rate = np.empty(n_win), np.empty(n_win), np.empty(n_win)
+    for j in range(n_win):
+        k0 = j * window
+        sched = (lambda k, k0=k0: temperature(k + k0)) if callable(temperature) else temperature
+        xs = overdamped(grad_energy, x, step=step, temperature=sched, steps=window, rng=rng, trace=True)
+        side = xs[:, :, 0] > boundary
+        rate[j] = np.count_nonzero(side[1:] != side[:-1]) / (x.shape[0] * window * step)
+        x = xs[-1]
+        t[j], right[j] = (k0 + window) * step, side[-1].mean()
+    return t, right, rate, x

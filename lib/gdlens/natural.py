@@ -26,8 +26,16 @@ Array = np.ndarray
 #: The four ways of writing the scale of a Gaussian: θ = (μ, σ), (μ, log σ), (μ, σ²), (μ, 1/σ²).
 PARAMETRIZATIONS = ("sigma", "log_sigma", "variance", "precision")
 
+#: Parametrisations that mix μ and σ: the natural parameters η = (μ/σ², −1/(2σ²)), the expectation
+#: parameters (E x, E x²) = (μ, μ² + σ²), and an affine mixing θ = A (μ, σ) + b (``MIXING``, ``OFFSET``).
+MIXED_PARAMETRIZATIONS = ("natural", "expectation", "affine")
 
-# --- the Gaussian in four parametrisations ---------------------------------------------------
+#: Every parametrisation :func:`to_params` knows.
+ALL_PARAMETRIZATIONS = PARAMETRIZATIONS + MIXED_PARAMETRIZATIONS
+
+#: The affine mixing of the ``"affine"`` parametrisation, θ = MIXING @ (μ, σ) + OFFSET.
+MIXING = np.array([[1.0, 0.8], [-0.5, 1.5]])
+OFFSET = np.array([0.3, -0.2])
 
 
 def _positive_array(name: str, value) -> Array:
@@ -38,14 +46,22 @@ def _positive_array(name: str, value) -> Array:
 
 
 def to_params(mu, sigma, parametrization: str) -> Array:
-    r"""The parameter vector θ = (μ, s(σ)) of :math:`N(\mu, \sigma^2)`, shape ``(..., 2)``.
+    r"""The parameter vector θ of :math:`N(\mu, \sigma^2)`, shape ``(..., 2)``.
 
-    ``s(σ)`` is σ, log σ, σ² or 1/σ² for ``"sigma"``, ``"log_sigma"``, ``"variance"``, ``"precision"``.
+    For the four scale parametrisations θ = (μ, s(σ)) with s(σ) = σ, log σ, σ² or 1/σ² (``"sigma"``,
+    ``"log_sigma"``, ``"variance"``, ``"precision"``); ``"natural"`` gives η = (μ/σ², −1/(2σ²)),
+    ``"expectation"`` gives (μ, μ² + σ²), ``"affine"`` gives ``MIXING @ (μ, σ) + OFFSET``.
     """
-    _checks.choice("parametrization", parametrization, PARAMETRIZATIONS)
+    _checks.choice("parametrization", parametrization, ALL_PARAMETRIZATIONS)
     mu = _checks.finite_array("mu", mu)
     sigma = _positive_array("sigma", sigma)
     mu, sigma = np.broadcast_arrays(mu, sigma)
+    if parametrization == "natural":
+        return np.stack([mu / sigma**2, -0.5 / sigma**2], axis=-1)
+    if parametrization == "expectation":
+        return np.stack([mu, mu**2 + sigma**2], axis=-1)
+    if parametrization == "affine":
+        return np.stack([mu, sigma], axis=-1) @ MIXING.T + OFFSET
     second = {"sigma": sigma, "log_sigma": np.log(sigma), "variance": sigma**2, "precision": sigma**-2.0}
     return np.stack([mu, second[parametrization]], axis=-1)
 
@@ -53,29 +69,74 @@ def to_params(mu, sigma, parametrization: str) -> Array:
 def from_params(theta, parametrization: str) -> tuple[Array, Array]:
     """Inverse of :func:`to_params`: ``(mu, sigma)`` from θ of shape ``(..., 2)``.
 
-    Raises ``ValueError`` if θ's second coordinate lies outside the parametrisation's domain
-    (σ, σ² and 1/σ² must be positive).
+    Raises ``ValueError`` if θ lies outside the parametrisation's domain (σ, σ², 1/σ² positive;
+    η₂ < 0; μ² < E x²; the affine image of σ > 0).
     """
-    _checks.choice("parametrization", parametrization, PARAMETRIZATIONS)
+    _checks.choice("parametrization", parametrization, ALL_PARAMETRIZATIONS)
     theta = _checks.finite_array("theta", theta, ndim_min=1)
     if theta.shape[-1] != 2:
         raise ValueError(f"theta must have last axis of length 2, got shape {theta.shape}")
-    mu, s = theta[..., 0], theta[..., 1]
+    a, s = theta[..., 0], theta[..., 1]
     if parametrization == "log_sigma":
-        return mu, np.exp(s)
+        return a, np.exp(s)
+    if parametrization == "natural":
+        if np.any(s >= 0):
+            raise ValueError(f"theta[..., 1] must be < 0 for parametrization 'natural', got {s!r}")
+        return -a / (2 * s), 1 / np.sqrt(-2 * s)
+    if parametrization == "expectation":
+        var = s - a**2
+        if np.any(var <= 0):
+            raise ValueError(f"theta must have theta[..., 1] > theta[..., 0]**2 for 'expectation', got {theta!r}")
+        return a, np.sqrt(var)
+    if parametrization == "affine":
+        ms = np.linalg.solve(MIXING, (theta - OFFSET)[..., None])[..., 0]
+        if np.any(ms[..., 1] <= 0):
+            raise ValueError(f"theta maps to sigma <= 0 for parametrization 'affine', got {theta!r}")
+        return ms[..., 0], ms[..., 1]
     if np.any(s <= 0):
         raise ValueError(f"theta[..., 1] must be > 0 for parametrization {parametrization!r}, got {s!r}")
     sigma = {"sigma": s, "variance": np.sqrt(np.abs(s)), "precision": 1 / np.sqrt(np.abs(s))}[parametrization]
-    return mu, sigma
+    return a, sigma
 
 
 def dsigma_dparam(sigma, parametrization: str) -> Array:
-    r"""The Jacobian :math:`d\sigma / d\theta_2`: 1, σ, 1/(2σ) or −σ³/2."""
+    r"""The Jacobian :math:`d\sigma / d\theta_2` of a scale parametrisation: 1, σ, 1/(2σ) or −σ³/2."""
     _checks.choice("parametrization", parametrization, PARAMETRIZATIONS)
     sigma = _positive_array("sigma", sigma)
     return {"sigma": np.ones_like(sigma), "log_sigma": sigma, "variance": 0.5 / sigma, "precision": -0.5 * sigma**3}[
         parametrization
     ]
+
+
+def jacobian_musigma(mu, sigma, parametrization: str) -> Array:
+    r"""The Jacobian :math:`J = \partial(\mu, \sigma)/\partial\theta`, shape ``(..., 2, 2)`` (rows μ, σ).
+
+    Scale parametrisations: :math:`\mathrm{diag}(1, d\sigma/d\theta_2)`. Natural parameters
+    (:math:`\mu = -\eta_1/2\eta_2`, :math:`\sigma = (-2\eta_2)^{-1/2}`):
+    :math:`J = \begin{pmatrix}\sigma^2 & 2\mu\sigma^2\\ 0 & \sigma^3\end{pmatrix}`. Expectation parameters
+    (:math:`\sigma = (m_2 - m_1^2)^{1/2}`): :math:`J = \begin{pmatrix}1 & 0\\ -\mu/\sigma & 1/(2\sigma)\end{pmatrix}`.
+    Affine: :math:`J = A^{-1}`.
+    """
+    _checks.choice("parametrization", parametrization, ALL_PARAMETRIZATIONS)
+    mu = _checks.finite_array("mu", mu)
+    sigma = _positive_array("sigma", sigma)
+    mu, sigma = np.broadcast_arrays(mu, sigma)
+    J = np.zeros((*sigma.shape, 2, 2))
+    if parametrization == "natural":
+        J[..., 0, 0], J[..., 0, 1], J[..., 1, 1] = sigma**2, 2 * mu * sigma**2, sigma**3
+    elif parametrization == "expectation":
+        J[..., 0, 0], J[..., 1, 0], J[..., 1, 1] = 1.0, -mu / sigma, 0.5 / sigma
+    elif parametrization == "affine":
+        J[...] = np.linalg.inv(MIXING)
+    else:
+        J[..., 0, 0], J[..., 1, 1] = 1.0, dsigma_dparam(sigma, parametrization)
+    return J
+
+
+def _pull_back(vec_musigma: Array, mu, sigma, parametrization: str) -> Array:
+    """Covectors from (μ, σ) to θ: :math:`J^\\top v`."""
+    J = jacobian_musigma(mu, sigma, parametrization)
+    return np.einsum("...ji,...j->...i", J, vec_musigma)
 
 
 def kl_gaussian(mu0, sigma0, mu1, sigma1) -> Array:
@@ -100,73 +161,89 @@ def gaussian_logpdf(x, mu, sigma) -> Array:
 
 
 def gaussian_score(x, mu, sigma, parametrization: str) -> Array:
-    r"""Score :math:`\nabla_\theta \log N(x; \mu, \sigma^2)` in θ = (μ, ·), shape ``(..., 2)``.
+    r"""Score :math:`\nabla_\theta \log N(x; \mu, \sigma^2)`, shape ``(..., 2)``: :math:`J^\top` times the (μ, σ) score
 
     .. math::
         \partial_\mu \log p = \frac{x-\mu}{\sigma^2}, \qquad
-        \partial_{\theta_2} \log p = \Big(\frac{(x-\mu)^2}{\sigma^3} - \frac1\sigma\Big)\frac{d\sigma}{d\theta_2}
+        \partial_\sigma \log p = \frac{(x-\mu)^2}{\sigma^3} - \frac1\sigma .
     """
     x, mu = _checks.finite_array("x", x), _checks.finite_array("mu", mu)
     sigma = _positive_array("sigma", sigma)
-    j = dsigma_dparam(sigma, parametrization)
     r = x - mu
-    return np.stack(np.broadcast_arrays(r / sigma**2, ((r**2) / sigma**3 - 1 / sigma) * j), axis=-1)
+    s_ms = np.stack(np.broadcast_arrays(r / sigma**2, (r**2) / sigma**3 - 1 / sigma), axis=-1)
+    return _pull_back(s_ms, mu, sigma, parametrization)
 
 
 def fisher_gaussian(mu, sigma, parametrization: str) -> Array:
-    r"""The 2×2 Fisher information of :math:`N(\mu, \sigma^2)` in θ = (μ, ·), shape ``(..., 2, 2)``.
+    r"""The 2×2 Fisher information :math:`\mathcal I(\theta)` of :math:`N(\mu, \sigma^2)`, shape ``(..., 2, 2)``.
 
     In (μ, σ) it is :math:`\mathrm{diag}(1/\sigma^2,\ 2/\sigma^2)`; in another parametrisation it
-    transforms as a metric, :math:`F_\theta = J^\top F_{(\mu,\sigma)} J` with
-    :math:`J = \mathrm{diag}(1, d\sigma/d\theta_2)`, giving :math:`2`, :math:`1/(2\sigma^4)` and
-    :math:`\sigma^4/2` in the second slot for log σ, σ² and 1/σ².
+    transforms as a metric, :math:`\mathcal I_\theta = J^\top \mathcal I_{(\mu,\sigma)} J` with
+    :math:`J = \partial(\mu, \sigma)/\partial\theta` (:func:`jacobian_musigma`). For the scale
+    parametrisations the second slot is :math:`2`, :math:`1/(2\sigma^4)`, :math:`\sigma^4/2` (log σ, σ², 1/σ²);
+    for the natural parameters it is the covariance of the sufficient statistics (x, x²), which is not diagonal.
 
     Reference: Amari, *Information Geometry and Its Applications* (2016), ch. 2.
     """
     mu = _checks.finite_array("mu", mu)
     sigma = _positive_array("sigma", sigma)
     mu, sigma = np.broadcast_arrays(mu, sigma)
-    j = dsigma_dparam(sigma, parametrization)
-    out = np.zeros((*sigma.shape, 2, 2))
-    out[..., 0, 0] = 1 / sigma**2
-    out[..., 1, 1] = 2 / sigma**2 * j**2
-    return out
+    J = jacobian_musigma(mu, sigma, parametrization)
+    base = np.zeros((*sigma.shape, 2, 2))
+    base[..., 0, 0] = 1 / sigma**2
+    base[..., 1, 1] = 2 / sigma**2
+    return np.einsum("...ki,...kl,...lj->...ij", J, base, J)
 
 
-def gaussian_fit_loss(theta, target: tuple[float, float], parametrization: str) -> Array:
-    r"""The loss of fitting :math:`p_\theta` to a target: :math:`\mathrm{KL}(p_{\text{target}} \,\|\, p_\theta)`.
+def _direction(direction: str) -> str:
+    return _checks.choice("direction", direction, ("forward", "reverse"))
 
-    This is the expected negative log-likelihood of data drawn from the target, minus its entropy
-    (the part that does not depend on θ). Vectorised over leading axes of ``theta``.
+
+def gaussian_fit_loss(theta, target: tuple[float, float], parametrization: str, direction: str = "forward") -> Array:
+    r"""The loss of fitting :math:`p_\theta` to a target, :math:`\mathrm{KL}(p_{\text{target}} \,\|\, p_\theta)`.
+
+    The forward KL is the expected negative log-likelihood of data drawn from the target, minus its entropy
+    (the part that does not depend on θ). ``direction="reverse"`` gives :math:`\mathrm{KL}(p_\theta \,\|\,
+    p_{\text{target}})` instead, the free energy of the gradient-flow chapter at T = 1 (up to a constant).
+    Vectorised over leading axes of ``theta``.
     """
+    direction = _direction(direction)
     mu, sigma = from_params(theta, parametrization)
     m0, s0 = _target(target)
+    if direction == "reverse":
+        return kl_gaussian(mu, sigma, m0, s0)
     return kl_gaussian(m0, s0, mu, sigma)
 
 
-def gaussian_fit_grad(theta, target: tuple[float, float], parametrization: str) -> Array:
-    r"""Gradient of :func:`gaussian_fit_loss` in θ, shape ``(..., 2)``.
+def gaussian_fit_grad(theta, target: tuple[float, float], parametrization: str, direction: str = "forward") -> Array:
+    r"""Gradient of :func:`gaussian_fit_loss` in θ, shape ``(..., 2)``: :math:`J^\top \nabla_{(\mu,\sigma)} L`, with
 
     .. math::
-        \partial_\mu L = \frac{\mu - \mu_0}{\sigma^2}, \qquad
-        \partial_{\theta_2} L = \Big(\frac1\sigma - \frac{\sigma_0^2 + (\mu - \mu_0)^2}{\sigma^3}\Big)
-        \frac{d\sigma}{d\theta_2}
+        \text{forward: } \partial_\mu L = \frac{\mu - \mu_0}{\sigma^2}, \
+        \partial_\sigma L = \frac1\sigma - \frac{\sigma_0^2 + (\mu - \mu_0)^2}{\sigma^3}; \qquad
+        \text{reverse: } \partial_\mu L = \frac{\mu - \mu_0}{\sigma_0^2}, \
+        \partial_\sigma L = \frac{\sigma}{\sigma_0^2} - \frac1\sigma .
     """
+    direction = _direction(direction)
     mu, sigma = from_params(theta, parametrization)
     m0, s0 = _target(target)
-    j = dsigma_dparam(sigma, parametrization)
-    return np.stack([(mu - m0) / sigma**2, (1 / sigma - (s0**2 + (mu - m0) ** 2) / sigma**3) * j], axis=-1)
+    if direction == "reverse":
+        g = np.stack(np.broadcast_arrays((mu - m0) / s0**2, sigma / s0**2 - 1 / sigma), axis=-1)
+    else:
+        g = np.stack(np.broadcast_arrays((mu - m0) / sigma**2, 1 / sigma - (s0**2 + (mu - m0) ** 2) / sigma**3), -1)
+    return _pull_back(g, mu, sigma, parametrization)
 
 
 def gaussian_fit_hessian_musigma(mu, sigma, target: tuple[float, float]) -> Array:
-    r"""Hessian of :func:`gaussian_fit_loss` in (μ, σ), shape ``(..., 2, 2)``.
+    r"""Hessian of the forward :func:`gaussian_fit_loss` in (μ, σ), shape ``(..., 2, 2)``.
 
     .. math::
         H = \begin{pmatrix} 1/\sigma^2 & -2(\mu-\mu_0)/\sigma^3 \\
-        -2(\mu-\mu_0)/\sigma^3 & -1/\sigma^2 + 3(\sigma_0^2 + (\mu-\mu_0)^2)/\sigma^4 \end{pmatrix}
+        -2(\mu-\mu_0)/\sigma^3 & -1/\sigma^2 + 3(\sigma_0^2 + (\mu-\mu_0)^2)/\sigma^4 \end{pmatrix},
+        \qquad \det H = \frac{3\sigma_0^2 - (\mu-\mu_0)^2 - \sigma^2}{\sigma^6}.
 
-    It equals the Fisher :math:`\mathrm{diag}(1/\sigma^2, 2/\sigma^2)` at the optimum only, and is
-    indefinite where :math:`\sigma^2` is large against :math:`\sigma_0^2 + (\mu-\mu_0)^2`.
+    It equals the Fisher :math:`\mathrm{diag}(1/\sigma^2, 2/\sigma^2)` at the optimum only; since
+    :math:`H_{11} > 0`, it is indefinite exactly where :math:`(\mu-\mu_0)^2 + \sigma^2 > 3\sigma_0^2`.
     """
     mu = _checks.finite_array("mu", mu)
     sigma = _positive_array("sigma", sigma)
@@ -194,23 +271,30 @@ def fit_gaussian(
     method: str = "natural",
     lr: float,
     steps: int,
+    solve: str = "full",
+    direction: str = "forward",
 ) -> Array:
     r"""Fit :math:`N(\mu, \sigma^2)` to ``target`` by plain or natural gradient descent in one parametrisation.
 
     .. math::
         \theta_{t+1} = \theta_t - \gamma\, \nabla L(\theta_t) \quad\text{or}\quad
-        \theta_{t+1} = \theta_t - \gamma\, F(\theta_t)^{-1} \nabla L(\theta_t),
+        \theta_{t+1} = \theta_t - \gamma\, \mathcal I(\theta_t)^{-1} \nabla L(\theta_t),
 
-    with :math:`L` from :func:`gaussian_fit_loss` and :math:`F` from :func:`fisher_gaussian`.
+    with :math:`L` from :func:`gaussian_fit_loss` (``direction``) and :math:`\mathcal I` from
+    :func:`fisher_gaussian`, solved in full (``solve="full"``, the natural gradient) or by dividing by the
+    Fisher's diagonal only (``solve="diagonal"``: right only where the Fisher is diagonal, i.e. for the four
+    scale parametrisations; kept as the control that shows why the full solve is needed).
 
     Returns
     -------
     ndarray, shape ``(steps + 1, 2)``
-        The path as (μ, σ), comparable across parametrisations. If a step leaves the domain (σ, σ²
-        or 1/σ² not positive) or overflows, that row and all later rows are nan.
+        The path as (μ, σ), comparable across parametrisations. If a step leaves the domain or overflows,
+        that row and all later rows are nan.
     """
     _checks.choice("method", method, ("natural", "gd"))
-    _checks.choice("parametrization", parametrization, PARAMETRIZATIONS)
+    _checks.choice("parametrization", parametrization, ALL_PARAMETRIZATIONS)
+    _checks.choice("solve", solve, ("full", "diagonal"))
+    direction = _direction(direction)
     lr = _checks.positive("lr", lr)
     steps = _checks.count("steps", steps)
     _target(target)
@@ -219,20 +303,74 @@ def fit_gaussian(
     theta = to_params(start[0], start[1], parametrization)
     out = np.full((steps + 1, 2), np.nan)
     out[0] = start
+    mu, sigma = start
     with np.errstate(all="ignore"):
         for t in range(steps):
-            g = gaussian_fit_grad(theta, target, parametrization)
+            g = gaussian_fit_grad(theta, target, parametrization, direction)
             if method == "natural":
-                mu, sigma = from_params(theta, parametrization)
-                g = g / np.diagonal(fisher_gaussian(mu, sigma, parametrization))
+                fisher = fisher_gaussian(mu, sigma, parametrization)
+                g = np.linalg.solve(fisher, g) if solve == "full" else g / np.diagonal(fisher)
             theta = theta - lr * g
-            if not np.all(np.isfinite(theta)) or (parametrization != "log_sigma" and theta[1] <= 0):
+            if not np.all(np.isfinite(theta)):
                 break
-            mu, sigma = from_params(theta, parametrization)
-            if not (np.isfinite(sigma) and 0 < sigma < 1e150):
+            try:
+                mu, sigma = from_params(theta, parametrization)
+            except ValueError:  # left the domain
+                break
+            if not (np.isfinite(sigma) and 0 < sigma < 1e150 and np.isfinite(mu)):
                 break
             out[t + 1] = mu, sigma
     return out
+
+
+def gaussian_flow(mu0: float, sigma0: float, t, *, metric: str, target: tuple[float, float] = (0.0, 1.0)) -> Array:
+    r"""Exact gradient flow of :math:`L = \mathrm{KL}(N(\mu,\sigma^2) \,\|\, N(\mu_0, \sigma_0^2))` on Gaussians.
+
+    ``metric="wasserstein"``: on the Gaussians of one dimension the 2-Wasserstein metric is Euclidean in
+    (μ, σ), :math:`W_2^2 = \Delta\mu^2 + \Delta\sigma^2`, so the flow is :math:`\dot\mu = -\partial_\mu L`,
+    :math:`\dot\sigma = -\partial_\sigma L`:
+
+    .. math:: \mu_t - \mu_0 = (\mu - \mu_0) e^{-t/\sigma_0^2}, \qquad
+        \sigma_t^2 = \sigma_0^2 + (\sigma^2 - \sigma_0^2)\, e^{-2t/\sigma_0^2},
+
+    the law of an Ornstein–Uhlenbeck process (Fokker–Planck at T = 1; Jordan, Kinderlehrer & Otto 1998).
+
+    ``metric="fisher_rao"``: the natural-gradient flow :math:`\dot\theta = -\mathcal I^{-1}\nabla L`. In the
+    natural parameters the gradient of this KL is :math:`\mathcal I(\eta)(\eta - \eta_\star)`, so the flow is
+    linear, :math:`\eta_t = \eta_\star + (\eta - \eta_\star) e^{-t}`: the geometric mixture
+    :math:`p_t \propto p^{e^{-t}} p_\star^{1 - e^{-t}}` (Amari 2016, ch. 2).
+
+    Returns ``(len(t), 2)``: (μ_t, σ_t).
+    """
+    _checks.choice("metric", metric, ("wasserstein", "fisher_rao"))
+    t = _checks.finite_array("t", t, ndim_min=1)
+    if np.any(t < 0):
+        raise ValueError(f"t must be non-negative, got {t!r}")
+    mu0 = _checks.real("mu0", mu0)
+    sigma0 = _checks.positive("sigma0", sigma0)
+    m, s = _target(target)
+    if metric == "wasserstein":
+        mu_t = m + (mu0 - m) * np.exp(-t / s**2)
+        sigma_t = np.sqrt(s**2 + (sigma0**2 - s**2) * np.exp(-2 * t / s**2))
+        return np.stack([mu_t, sigma_t], axis=-1)
+    eta0, eta_star = to_params(mu0, sigma0, "natural"), to_params(m, s, "natural")
+    eta_t = eta_star + (eta0 - eta_star) * np.exp(-t)[:, None]
+    return np.stack(from_params(eta_t, "natural"), axis=-1)
+
+
+def gaussian_distance(a: tuple[float, float], b: tuple[float, float], *, metric: str) -> float:
+    r"""Geodesic distance between :math:`N(a_0, a_1^2)` and :math:`N(b_0, b_1^2)` in the Fisher–Rao or W2 metric.
+
+    Wasserstein: :math:`\sqrt{\Delta\mu^2 + \Delta\sigma^2}`. Fisher–Rao, :math:`ds^2 = (d\mu^2 + 2 d\sigma^2)/\sigma^2`
+    (a hyperbolic half-plane in :math:`(\mu/\sqrt2, \sigma)` scaled by √2):
+    :math:`\sqrt2\, \mathrm{arccosh}\big(1 + \frac{\Delta\mu^2/2 + \Delta\sigma^2}{2 a_1 b_1}\big)`.
+    Reference: Costa, Santos & Strapasson (2015), *Fisher information distance*.
+    """
+    _checks.choice("metric", metric, ("wasserstein", "fisher_rao"))
+    (m1, s1), (m2, s2) = (_target(a), _target(b))
+    if metric == "wasserstein":
+        return float(np.hypot(m1 - m2, s1 - s2))
+    return float(np.sqrt(2) * np.arccosh(1 + ((m1 - m2) ** 2 / 2 + (s1 - s2) ** 2) / (2 * s1 * s2)))
 
 
 # --- softmax regression ----------------------------------------------------------------------
@@ -508,6 +646,62 @@ def natural_descent(
     return path
 
 
+class CGDescent(NamedTuple):
+    """Result of :func:`natural_descent_cg`: the path, the CG iterations per step, the relative residuals."""
+
+    path: Array
+    iterations: Array
+    residual: Array
+
+
+def natural_descent_cg(
+    model: SoftmaxRegression,
+    w0,
+    *,
+    lr: float,
+    steps: int,
+    damping: float = 1e-4,
+    tol: float = 1e-6,
+    maxiter: int | None = None,
+) -> CGDescent:
+    r"""Natural gradient descent with each step solved by conjugate gradient on Fisher-vector products.
+
+    .. math::
+        \theta_{t+1} = \theta_t - \gamma x_t, \qquad (\mathcal I(\theta_t) + \rho I)\, x_t \approx \nabla L(\theta_t),
+
+    with :math:`x_t` from :func:`conjugate_gradient` on :meth:`SoftmaxRegression.fvp` (the Fisher is never
+    formed), stopped at :math:`\|(\mathcal I + \rho I)x - \nabla L\| \le \text{tol}\,\|\nabla L\|`.
+    Reference: Martens (2010), *Deep learning via Hessian-free optimization*.
+
+    Returns
+    -------
+    CGDescent
+        ``path`` ``(steps + 1, p)``; ``iterations`` ``(steps,)``, the Fisher-vector products of each solve;
+        ``residual`` ``(steps,)``, the *true* relative residual :math:`\|(\mathcal I + \rho I)x_t - \nabla L\| /
+        \|\nabla L\|` recomputed with a fresh product (not CG's recursively updated one).
+    """
+    if not isinstance(model, SoftmaxRegression):
+        raise TypeError(f"model must be a SoftmaxRegression, got {model!r}")
+    lr = _checks.positive("lr", lr)
+    steps = _checks.count("steps", steps)
+    damping = _checks.positive("damping", damping, allow_zero=True)
+    w = model._w(w0).astype(np.float64)
+    path = np.full((steps + 1, w.size), np.nan)
+    path[0] = w
+    iters, resid = np.zeros(steps, dtype=int), np.full(steps, np.nan)
+    for t in range(steps):
+        g = model.grad(w)
+        if not np.any(g):
+            path[t + 1 :] = w
+            break
+        sol = conjugate_gradient(lambda v, w=w: model.fvp(w, v), g, tol=tol, maxiter=maxiter, damping=damping)
+        iters[t] = sol.iterations
+        resid[t] = float(np.linalg.norm(model.fvp(w, sol.x) + damping * sol.x - g) / np.linalg.norm(g))
+        w = w - lr * sol.x
+        path[t + 1] = w
+    return CGDescent(path, iters, resid)
+
+
 def steps_to_reach(losses, target: float) -> int:
     """The first index at which ``losses`` is at most ``target``, or ``len(losses)`` if never (nan counts as never)."""
     losses = np.asarray(losses, dtype=np.float64)
@@ -544,7 +738,8 @@ def operation_counts(n: int, p: int, k: int, cg_iterations: int) -> dict[str, in
     r"""Multiply-add counts for one step of softmax regression with n samples, p = d k parameters, k classes.
 
     - gradient: :math:`2 n p` (the logits, then the back-projection);
-    - forming the Fisher: :math:`n p^2` (a :math:`p \times p` outer product per sample);
+    - forming the Fisher: :math:`n p^2 (k+1)/(2k)` (as :meth:`SoftmaxRegression.fisher` does it: the
+      :math:`k(k+1)/2` distinct blocks :math:`X^\top \mathrm{diag}(\Lambda_{cc'}) X`, :math:`n d^2` each);
     - dense solve: :math:`p^3 / 3` (Cholesky);
     - conjugate gradient: ``cg_iterations`` Fisher-vector products of about :math:`4 n p` each.
     """
@@ -554,11 +749,115 @@ def operation_counts(n: int, p: int, k: int, cg_iterations: int) -> dict[str, in
     cg_iterations = _checks.count("cg_iterations", cg_iterations)
     return {
         "gradient": 2 * n * p,
-        "form_fisher": n * p * p,
+        "form_fisher": n * p * p * (k + 1) // (2 * k),
         "solve": p**3 // 3,
         "cg": cg_iterations * 4 * n * p,
         "memory_fisher": p * p,
     }
+
+
+# --- a small MLP: the exact Fisher, the sampled Fisher, and K-FAC ----------------------------
+
+
+class TinyMLP:
+    r"""A one-hidden-layer tanh classifier, :math:`z = [\tanh(\bar x W_1), 1]\, W_2`, :math:`\bar x = [x, 1]`.
+
+    The parameters are :math:`\theta = (\mathrm{vec}\,W_1, \mathrm{vec}\,W_2)` (row-major, biases as the
+    last row of each matrix), of size :math:`(d+1)h + (h+1)k`. For it the module computes
+
+    - the exact Fisher :math:`\mathcal I = \frac1n\sum_i J_i^\top \Lambda_i J_i` (:math:`J_i` the Jacobian
+      of the logits, :math:`\Lambda_i = \mathrm{diag}(p_i) - p_ip_i^\top`): the expectation over labels is done
+      in closed form;
+    - the sampled Fisher, which needs only first derivatives: the mean outer product of per-sample gradients
+      :math:`\nabla_\theta \log p(\hat y_i \mid x_i)` at labels :math:`\hat y_i` drawn from the model;
+    - K-FAC {Martens & Grosse 2015}: per layer l, the block :math:`\mathbb E[(a a^\top) \otimes (\delta \delta^\top)]`
+      (a the layer's input, δ the gradient of the log-likelihood at its pre-activations) is approximated by
+      the Kronecker product :math:`A_l \otimes G_l = \mathbb E[a a^\top] \otimes \mathbb E[\delta \delta^\top]`,
+      and blocks between layers are dropped.
+    """
+
+    def __init__(self, X, W1, W2):
+        self.X = _checks.finite_array("X", X)
+        if self.X.ndim != 2:
+            raise ValueError(f"X must be an (n, d) matrix, got shape {self.X.shape}")
+        self.W1 = _checks.finite_array("W1", W1)
+        self.W2 = _checks.finite_array("W2", W2)
+        self.n, self.d = self.X.shape
+        if self.W1.ndim != 2 or self.W1.shape[0] != self.d + 1:
+            raise ValueError(f"W1 must have shape ({self.d + 1}, h), got {self.W1.shape}")
+        self.h = self.W1.shape[1]
+        if self.W2.ndim != 2 or self.W2.shape[0] != self.h + 1 or self.W2.shape[1] < 2:
+            raise ValueError(f"W2 must have shape ({self.h + 1}, k >= 2), got {self.W2.shape}")
+        self.k = self.W2.shape[1]
+        self.sizes = ((self.d + 1) * self.h, (self.h + 1) * self.k)
+        self.size = sum(self.sizes)
+
+    def _forward(self):
+        a0 = np.hstack([self.X, np.ones((self.n, 1))])
+        hid = np.tanh(a0 @ self.W1)
+        a1 = np.hstack([hid, np.ones((self.n, 1))])
+        return a0, hid, a1, softmax(a1 @ self.W2)
+
+    def probs(self) -> Array:
+        """Predicted class probabilities, ``(n, k)``."""
+        return self._forward()[3]
+
+    def _backprop(self):
+        """Per layer: inputs a ``(n, width_in)`` and B = ∂z/∂s ``(n, k, width_out)``, the logits' sensitivity."""
+        a0, hid, a1, p = self._forward()
+        b2 = np.broadcast_to(np.eye(self.k), (self.n, self.k, self.k))
+        b1 = self.W2[:-1].T[None, :, :] * (1 - hid**2)[:, None, :]  # (n, k, h)
+        return (a0, b1), (a1, b2), p
+
+    def logit_jacobian(self) -> Array:
+        r"""The per-sample Jacobians :math:`J_i = \partial z_i / \partial\theta`, shape ``(n, k, p)``."""
+        (a0, b1), (a1, b2), _ = self._backprop()
+        j1 = (b1[:, :, None, :] * a0[:, None, :, None]).reshape(self.n, self.k, -1)
+        j2 = (b2[:, :, None, :] * a1[:, None, :, None]).reshape(self.n, self.k, -1)
+        return np.concatenate([j1, j2], axis=-1)
+
+    def fisher(self) -> Array:
+        r"""The exact Fisher :math:`\frac1n \sum_i J_i^\top \Lambda_i J_i`, ``(p, p)``."""
+        J = self.logit_jacobian()
+        p = self.probs()
+        lam = p[:, :, None] * np.eye(self.k) - p[:, :, None] * p[:, None, :]
+        return np.einsum("nki,nkl,nlj->ij", J, lam, J) / self.n
+
+    def sampled_fisher(self, rng: np.random.Generator, samples: int = 1) -> Array:
+        r"""Monte Carlo Fisher from first derivatives only: labels :math:`\hat y \sim p_\theta(\cdot\mid x_i)`."""
+        rng = _checks.generator("rng", rng)
+        samples = _checks.count("samples", samples, minimum=1)
+        J = self.logit_jacobian()
+        p = self.probs()
+        cum = np.cumsum(p, axis=1)
+        total = np.zeros((self.size, self.size))
+        for _ in range(samples):
+            yhat = np.minimum((rng.random((self.n, 1)) > cum).sum(axis=1), self.k - 1)
+            g = np.einsum("nki,nk->ni", J, p - np.eye(self.k)[yhat])  # per-sample gradients of -log p(yhat)
+            total += g.T @ g
+        return total / (self.n * samples)
+
+    def kfac_factors(self) -> list[tuple[Array, Array]]:
+        r"""Per layer, :math:`(A_l, G_l) = (\mathbb E[a a^\top], \mathbb E[\delta\delta^\top])`, with
+        :math:`\mathbb E_{\hat y}[\delta\delta^\top] = B_i^\top \Lambda_i B_i` averaged over the inputs."""
+        layers, p = self._backprop()[:2], self._backprop()[2]
+        lam = p[:, :, None] * np.eye(self.k) - p[:, :, None] * p[:, None, :]
+        out = []
+        for a, b in layers:
+            A = a.T @ a / self.n
+            G = np.einsum("nki,nkl,nlj->ij", b, lam, b) / self.n
+            out.append((A, G))
+        return out
+
+    def kfac(self) -> Array:
+        r"""The K-FAC approximation: block-diagonal, :math:`\mathrm{blockdiag}(A_1 \otimes G_1, A_2 \otimes G_2)`."""
+        out = np.zeros((self.size, self.size))
+        start = 0
+        for A, G in self.kfac_factors():
+            m = A.shape[0] * G.shape[0]
+            out[start : start + m, start : start + m] = np.kron(A, G)
+            start += m
+        return out
 
 
 # --- KL between a Gaussian mixture and a Gaussian (the asymmetry) ----------------------------

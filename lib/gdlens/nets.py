@@ -10,8 +10,11 @@ product per layer, whatever the batch size.
 * :func:`softmax_cross_entropy` — the loss and its gradient with respect to the logits.
 * :func:`numerical_grads` — the naive way: wiggle one coefficient at a time (central differences).
 * :func:`train` — the training loop: draw a batch, forward pass, loss, backward pass, update.
-* :func:`linear_probe` — how linearly separable a representation is: the accuracy of a
+* :func:`linear_probe` — how linearly separable a representation is, by degrees: the accuracy of a
   (ridge-regularised) multinomial logistic regression fitted to it.
+* :func:`linear_separability` — whether two classes are linearly separable, exactly: a linear programme.
+* :func:`random_relu_features` — one untrained wide ReLU layer, the random-features control.
+* :func:`train_sweep` — plain SGD at many learning rates at once (one batch size, the same batches).
 * :func:`velocity_momentum` — momentum written with a velocity, in the source's form and in the
   heavy-ball and Sutskever–Nesterov forms, for comparison with :func:`gdlens.optimizers.momentum`.
 
@@ -529,7 +532,11 @@ class Probe(NamedTuple):
 
 
 def linear_probe(H, y, *, n_classes: int | None = None, steps: int = 25, ridge: float = 1e-4) -> Probe:
-    r"""The best linear classifier on a representation ``H``: ridge-regularised multinomial logistic regression.
+    r"""A linear classifier fitted to a representation ``H``: ridge-regularised multinomial logistic regression.
+
+    It is a good linear classifier, not the best one: it minimises a smooth surrogate of the error, so
+    where classes overlap another hyperplane may make fewer errors, and on separable data it may (with
+    its ridge) miss a separating hyperplane. For the yes-or-no question use :func:`linear_separability`.
 
     The columns of ``H`` are standardised (constant columns left as they are), a column of ones is
     appended, giving :math:`Z \in \mathbb R^{n \times (d+1)}`, and the strictly convex loss
@@ -684,3 +691,227 @@ def velocity_momentum(
                 break
             ws[t + 1], vs[t + 1] = w, v
     return ws, vs
+
+
+# --- exact linear separability: a linear programme ---------------------------------------------
+
+
+class Separability(NamedTuple):
+    """The answer of :func:`linear_separability`.
+
+    ``separable`` is True when the two classes can be split by a hyperplane with a positive margin;
+    ``margin`` is the optimal margin :math:`t^\\star` of the linear programme (0 when not separable);
+    ``weights`` and ``bias`` act on the raw representation (``sign(H @ weights + bias)`` gives the side).
+    """
+
+    separable: bool
+    margin: float
+    weights: Array
+    bias: float
+
+
+def linear_separability(H, y, *, tol: float = 1e-7) -> Separability:
+    r"""Exact test of linear separability of two classes by a linear programme.
+
+    With the columns of ``H`` standardised to :math:`z_i` (constant columns become zero) and labels
+    :math:`s_i = \pm 1`, solve
+
+    .. math::
+        t^\star = \max_{w, b, t}\ t \quad \text{subject to} \quad s_i (z_i^\top w + b) \ge t \ (\text{all } i),
+        \qquad -1 \le w_j \le 1 .
+
+    :math:`t = 0, w = 0` is always feasible, so :math:`t^\star \ge 0`; with both classes present
+    :math:`t^\star` is finite (adding the constraints of a point of each class bounds :math:`2t`); and
+    :math:`t^\star > 0` exactly when a hyperplane separates the classes strictly: :math:`t^\star` is
+    their margin measured in the :math:`\ell_1` norm of the standardised coordinates (the dual of the
+    box :math:`\lVert w\rVert_\infty \le 1`).
+    Unlike a fitted classifier, the answer does not depend on a loss or a number of iterations; it is
+    exact up to the solver's feasibility tolerance (HiGHS, 1e-7), hence the threshold ``tol``.
+
+    Parameters
+    ----------
+    H : array_like, shape (n, d)
+        The representation (a layer's activations).
+    y : array_like of int, shape (n,), values in {0, 1}, both present.
+    tol : float
+        Margins at or below ``tol`` count as not separable (> 0).
+
+    Returns
+    -------
+    Separability
+
+    Reference: Boyd & Vandenberghe, *Convex Optimization* (2004), §8.6.1 (linear discrimination).
+    """
+    from scipy.optimize import linprog
+
+    H = _checks.finite_array("H", H)
+    if H.ndim != 2 or H.shape[0] < 2:
+        raise ValueError(f"H must have shape (n, d) with n >= 2, got shape {H.shape}")
+    n, d = H.shape
+    y = _labels("y", y, n, 2)
+    if np.all(y == y[0]):
+        raise ValueError("y must contain both classes 0 and 1")
+    tol = _checks.positive("tol", tol)
+    mean = H.mean(axis=0)
+    scale = H.std(axis=0)
+    scale = np.where(scale > 1e-12 * (1 + np.abs(mean)), scale, np.inf)  # constant columns -> 0
+    Z = (H - mean) / scale
+    s = 2.0 * y - 1.0
+    # variables (w_1..w_d, b, t); minimise -t;  -s_i (z_i w + b) + t <= 0
+    c = np.zeros(d + 2)
+    c[-1] = -1.0
+    A = np.hstack([-s[:, None] * Z, -s[:, None], np.ones((n, 1))])
+    bounds = [(-1.0, 1.0)] * d + [(None, None), (None, None)]
+    res = linprog(c, A_ub=A, b_ub=np.zeros(n), bounds=bounds, method="highs")
+    if res.status != 0:  # pragma: no cover - the programme is always feasible and bounded
+        raise RuntimeError(f"the separability programme did not solve: {res.message}")
+    margin = float(-res.fun)
+    margin = margin if margin > 0 else 0.0  # never -0.0
+    w = res.x[:d] / scale
+    b = float(res.x[d] - mean @ w)
+    return Separability(margin > tol, margin, w, b)
+
+
+# --- many learning rates at once -----------------------------------------------------------------
+
+
+class Sweep(NamedTuple):
+    """What :func:`train_sweep` records: the full-data loss of every run at the recorded steps.
+
+    ``loss[k, j]`` is the loss of learning rate ``lrs[k]`` after ``steps[j]`` updates (nan after a
+    divergence); ``examples = steps * batch_size`` counts the single-example gradients computed.
+    """
+
+    lrs: Array
+    steps: Array
+    loss: Array
+    batch_size: int
+
+    @property
+    def examples(self) -> Array:
+        return self.steps * self.batch_size
+
+    def best(self) -> Array:
+        """The lower envelope over learning rates, ``nanmin(loss, axis=0)`` (inf where every run diverged)."""
+        safe = np.where(np.isfinite(self.loss), self.loss, np.inf)
+        return safe.min(axis=0)
+
+
+def train_sweep(net: MLP, X, y, *, lrs, batch_size: int, steps: int, rng: np.random.Generator, record=None) -> Sweep:
+    r"""Plain mini-batch SGD at many learning rates at once, :math:`\theta \leftarrow \theta - \gamma_k \nabla L_B`.
+
+    Every run starts from the parameters of ``net`` (left unchanged) and sees the same sequence of
+    batches (reshuffled each epoch, as :func:`train` does); the runs differ only in :math:`\gamma`. The
+    networks are stacked along a leading axis, so one step of all of them costs about one step of one
+    (vectorised, batched matrix products). ReLU activations only.
+
+    Parameters
+    ----------
+    net : MLP (activation "relu")
+    X, y : the training set
+    lrs : sequence of float > 0, the learning rates :math:`\gamma_k`
+    batch_size : int, 1 <= B <= n
+    steps : int, number of updates >= 1
+    rng : numpy.random.Generator, source of the shuffles
+    record : sequence of int in [0, steps], optional
+        The step counts at which the full-data loss is recorded (default every step).
+
+    Returns
+    -------
+    Sweep
+
+    Reference: Bottou, Curtis & Nocedal, SIAM Review 60 (2018), §4.
+    """
+    if not isinstance(net, MLP):
+        raise TypeError(f"net must be an MLP, got {net!r}")
+    if net.activation != "relu":
+        raise ValueError(f"train_sweep supports relu networks, got activation {net.activation!r}")
+    X, y = net._check_batch(X, y)
+    lrs = _checks.finite_array("lrs", lrs)
+    if lrs.ndim != 1 or lrs.size < 1 or np.any(lrs <= 0):
+        raise ValueError(f"lrs must be a non-empty 1-d sequence of positive numbers, got {lrs!r}")
+    n = X.shape[0]
+    batch_size = _checks.count("batch_size", batch_size, minimum=1)
+    if batch_size > n:
+        raise ValueError(f"batch_size must be <= the number of examples {n}, got {batch_size}")
+    steps = _checks.count("steps", steps, minimum=1)
+    rng = _checks.generator("rng", rng)
+    rec = np.arange(steps + 1) if record is None else np.unique(np.asarray(record, dtype=np.int64))
+    if rec.size == 0 or rec.min() < 0 or rec.max() > steps:
+        raise ValueError(f"record must hold step counts in [0, {steps}], got {record!r}")
+    k = lrs.size
+    Ws = [np.repeat(W[None], k, axis=0) for W in net.weights]
+    bs = [np.repeat(b[None, None], k, axis=0) for b in net.biases]
+    rate = lrs[:, None, None]
+    loss = np.full((k, rec.size), np.nan)
+    alive = np.ones(k, dtype=bool)
+    rows = np.arange(n)
+
+    def forward(Xb):
+        acts = [np.broadcast_to(Xb, (k, *Xb.shape))]
+        for i, (W, b) in enumerate(zip(Ws, bs, strict=True)):
+            z = acts[-1] @ W + b
+            acts.append(np.maximum(z, 0.0) if i < len(Ws) - 1 else z)
+        return acts
+
+    def full_loss():
+        z = forward(X)[-1]
+        shifted = z - z.max(axis=2, keepdims=True)
+        return np.mean(np.log(np.exp(shifted).sum(axis=2)) - shifted[:, rows, y], axis=1)
+
+    order, pos, j = rng.permutation(n), 0, 0
+    with np.errstate(all="ignore"):
+        for t in range(steps + 1):
+            if j < rec.size and rec[j] == t:
+                value = full_loss()
+                alive &= np.isfinite(value)
+                loss[:, j] = np.where(alive, value, np.nan)
+                j += 1
+            if t == steps:
+                break
+            if pos >= n:
+                order, pos = rng.permutation(n), 0
+            idx = order[pos : pos + batch_size]
+            pos += batch_size
+            acts = forward(X[idx])
+            z = acts[-1]
+            shifted = z - z.max(axis=2, keepdims=True)
+            p = np.exp(shifted)
+            p /= p.sum(axis=2, keepdims=True)
+            p[:, np.arange(idx.size), y[idx]] -= 1.0
+            delta = p / idx.size
+            for i in range(len(Ws) - 1, -1, -1):
+                h = acts[i]
+                gW = np.swapaxes(h, 1, 2) @ delta
+                gb = delta.sum(axis=1, keepdims=True)
+                if i > 0:
+                    delta = (delta @ np.swapaxes(Ws[i], 1, 2)) * (h > 0)
+                Ws[i] -= rate * gW
+                bs[i] -= rate * gb
+    return Sweep(lrs, rec, loss, batch_size)
+
+
+def random_relu_features(X, width: int, *, rng: np.random.Generator, scale: float = 1.0) -> Array:
+    r"""One untrained ReLU layer of ``width`` units whose folds pass through random data points.
+
+    .. math:: h_{ij} = \operatorname{relu}\big((x_i - x_{I_j})^\top W_{\cdot j}\big), \qquad
+        W_{kj} \sim N(0, 2\,\text{scale}^2 / n_\text{in}),
+
+    that is, unit :math:`j` has weights :math:`W_{\cdot j}` and bias :math:`b_j = -x_{I_j}^\top W_{\cdot j}` for a
+    data point :math:`x_{I_j}` drawn at random, so every fold cuts through the data. A random-features
+    model (Rahimi & Recht, NeurIPS 2007): the control for what training adds.
+
+    Returns
+    -------
+    ndarray, shape (n, width)
+    """
+    X = _checks.finite_array("X", X)
+    if X.ndim != 2 or X.shape[0] < 1:
+        raise ValueError(f"X must have shape (n, d) with n >= 1, got shape {X.shape}")
+    width = _checks.count("width", width, minimum=1)
+    rng = _checks.generator("rng", rng)
+    scale = _checks.positive("scale", scale)
+    n, d = X.shape
+    W = rng.standard_normal((d, width)) * scale * np.sqrt(2.0 / d)
+    b = -np.einsum("jd,dj->j", X[rng.integers(0, n, width)], W)
+    return np.maximum(X @ W + b, 0.0)

@@ -225,25 +225,30 @@ def polyak_parameters(mu: float, L: float) -> tuple[float, float, float]:
 def stability_limit(method: str, *, beta: float = 0.0, curvature: float = 1.0) -> float:
     r"""Largest stable learning rate on a quadratic of top curvature :math:`L` (``curvature``).
 
-    ======================  ============================================
-    ``"gd"``                :math:`\gamma < 2/L`
-    ``"heavy_ball"``        :math:`\gamma < 2(1+\beta)/L`
-    ``"nesterov"``          :math:`\gamma < 2(1+\beta)/\big((1+2\beta)L\big)`
-    ``"adam"``              :math:`\gamma < 2(1+\beta_1)/\big((1-\beta_1)L\big)`, with a frozen
-                            preconditioner and :math:`L` the preconditioned curvature
-    ======================  ============================================
+    * ``"gd"``: :math:`\gamma < 2/L`;
+    * ``"heavy_ball"``: :math:`\gamma < 2(1+\beta)/L`;
+    * ``"nesterov"``: :math:`\gamma < 2(1+\beta)/\big((1+2\beta)L\big)`;
+    * ``"nesterov_growing"``: :math:`s < 4/(3L)`, the constant-:math:`\beta` limit as
+      :math:`\beta_k = (k-1)/(k+2) \to 1`;
+    * ``"adam"``: :math:`\gamma < 2(1+\beta_1)/\big((1-\beta_1)L\big)`, with a frozen preconditioner and
+      :math:`L` the preconditioned curvature.
 
     Each is where a root of the characteristic polynomial of :func:`quadratic_rate` crosses
     :math:`z = -1`. For Adam with frozen second moments, the step is heavy ball with learning rate
-    :math:`\gamma(1-\beta_1)` on the preconditioned problem (Cohen et al. 2022).
+    :math:`\gamma(1-\beta_1)` on the preconditioned problem (Cohen et al. 2022). For Nesterov's
+    accelerated gradient with growing momentum (:func:`nesterov_accelerated`) the step map tends to the
+    constant-:math:`\beta` map with :math:`\beta = 1`, whose polynomial :math:`z^2 - 2(1-a)z + (1-a)` has a root
+    at :math:`-1` when :math:`a = s\lambda = 4/3`; ``beta`` is ignored there. (The condition :math:`s \le 1/L`
+    of Su, Boyd & Candès is the one for the :math:`O(1/k^2)` guarantee, not for stability.)
     """
-    _checks.choice("method", method, {"gd", "heavy_ball", "nesterov", "adam"})
+    _checks.choice("method", method, {"gd", "heavy_ball", "nesterov", "nesterov_growing", "adam"})
     beta = _checks.in_interval("beta", beta, 0.0, 1.0)
     L = _checks.positive("curvature", curvature)
     limits = {
         "gd": 2.0,
         "heavy_ball": 2 * (1 + beta),
         "nesterov": 2 * (1 + beta) / (1 + 2 * beta),
+        "nesterov_growing": 4.0 / 3.0,
         "adam": 2 * (1 + beta) / (1 - beta),
     }
     return limits[method] / L
@@ -358,6 +363,192 @@ def rmsprop_flow(
 
     out = integrate(field, np.stack([x0, v0]), t, substeps=substeps)
     return out[:, 0], out[:, 1]
+
+
+def adam_flow(
+    grad: Callable[[Array], Array], x0, t, *, tau1: float, tau2: float, eps: float = 1e-8, substeps: int = 4
+) -> Array:
+    r"""The ODE whose Euler scheme with step :math:`\gamma` is Adam with :math:`\beta_i = 1 - \gamma/\tau_i`.
+
+    In the time :math:`t = k\gamma` of the iterates, with :math:`m(0) = v(0) = 0`,
+
+    .. math::
+        \tau_1 \dot m = \nabla L(\theta) - m, \qquad \tau_2 \dot v = \nabla L(\theta)^{\odot 2} - v, \qquad
+        \dot\theta = -\frac{\hat m}{\sqrt{\hat v} + \epsilon}, \quad
+        \hat m = \frac{m}{1 - e^{-t/\tau_1}}, \ \hat v = \frac{v}{1 - e^{-t/\tau_2}},
+
+    the bias corrections :math:`1 - \beta_i^k` becoming :math:`1 - e^{-t/\tau_i}`. At :math:`t = 0` the
+    corrected moments take their limits :math:`\hat m = \nabla L(\theta_0)`,
+    :math:`\hat v = \nabla L(\theta_0)^{\odot 2}`.
+    Held at fixed :math:`\tau_i` the limit :math:`\gamma \to 0` is regular and Adam is a first-order scheme of it;
+    at fixed :math:`\beta_i` instead, :math:`\tau_i = \gamma/(1-\beta_i) \to 0` with the step (a singular limit:
+    the moments follow the gradient instantly and the flow tends to sign descent).
+    ``t`` must start at 0. Returns :math:`\theta(t)`, shape ``(len(t), *x0.shape)``.
+    Reference: Kingma & Ba (2015); da Silva & Gazeau (2020), "A general system of differential equations to
+    model first-order adaptive algorithms", JMLR 21.
+    """
+    _checks.function("grad", grad)
+    x0 = _checks.finite_array("x0", x0)
+    t = _checks.finite_array("t", t, ndim_min=1)
+    if t.size == 0 or t[0] != 0:
+        raise ValueError(f"t must start at 0, got {t!r}")
+    tau1 = _checks.positive("tau1", tau1)
+    tau2 = _checks.positive("tau2", tau2)
+    eps = _checks.positive("eps", eps, allow_zero=True)
+
+    def field(s, y):
+        x, m, v = y[0], y[1], y[2]
+        g = grad(x)
+        if s == 0:
+            m_hat, v_hat = g, g * g
+        else:
+            m_hat, v_hat = m / -np.expm1(-s / tau1), v / -np.expm1(-s / tau2)
+        return np.stack([-m_hat / (np.sqrt(np.abs(v_hat)) + eps), (g - m) / tau1, (g * g - v) / tau2])
+
+    zeros = np.zeros_like(x0)
+    return integrate(field, np.stack([x0, zeros, zeros]), t, substeps=substeps)[:, 0]
+
+
+# --- beyond quadratics: Lessard, Recht & Packard's counterexample; the Chebyshev bound --------------
+
+
+def lessard_loss(x) -> Array:
+    r"""The strongly convex function of Lessard, Recht & Packard (2016), with :math:`1 \le L'' \le 25`.
+
+    .. math::
+        L(x) = \begin{cases} \tfrac{25}{2}x^2 & x < 1 \\ \tfrac12 x^2 + 24x - 12 & 1 \le x < 2 \\
+        \tfrac{25}{2}x^2 - 24x + 36 & x \ge 2 \end{cases}
+
+    Its gradient is continuous and piecewise linear with slopes 25, 1, 25. Heavy ball with Polyak's
+    tuning for :math:`[1, 25]` falls into a cycle from some starts (Section 4.6 of the paper).
+    """
+    x = _checks.finite_array("x", x)
+    return np.where(x < 1, 12.5 * x * x, np.where(x < 2, 0.5 * x * x + 24 * x - 12, 12.5 * x * x - 24 * x + 36))
+
+
+def lessard_grad(x) -> Array:
+    r"""The gradient of :func:`lessard_loss`: :math:`25x`, :math:`x + 24`, :math:`25x - 24` on the three pieces."""
+    x = _checks.finite_array("x", x)
+    return np.where(x < 1, 25 * x, np.where(x < 2, x + 24, 25 * x - 24))
+
+
+def chebyshev_bound(steps, mu: float, L: float) -> Array:
+    r"""The least worst-case error factor of any Krylov method after ``steps`` steps, eigenvalues in :math:`[\mu, L]`.
+
+    After :math:`k` steps a method whose iterates lie in :math:`x_0 + \operatorname{span}\{\nabla L(x_j)\}`
+    has error :math:`P_k(A) e_0` with :math:`P_k` of degree :math:`k`, :math:`P_k(0) = 1`. The best worst case
+    over :math:`[\mu, L]` is the scaled Chebyshev polynomial, with value
+
+    .. math::
+        \min_{P_k} \max_{\lambda \in [\mu, L]} |P_k(\lambda)|
+        = \frac{1}{T_k\big(\frac{\kappa + 1}{\kappa - 1}\big)}
+        = \frac{2\rho^k}{1 + \rho^{2k}}, \qquad \rho = \frac{\sqrt\kappa - 1}{\sqrt\kappa + 1},
+
+    so :math:`(\sqrt\kappa-1)/(\sqrt\kappa+1)` is the best rate any first-order method can guarantee on
+    quadratics (Nesterov 2018, Theorem 2.1.13, gives the matching lower bound for all such methods).
+    Reference: Saad, *Iterative Methods for Sparse Linear Systems* (2003), Section 6.11.
+    """
+    k = _checks.finite_array("steps", steps)
+    if np.any(k < 0):
+        raise ValueError(f"steps must be >= 0, got {steps!r}")
+    mu = _checks.positive("mu", mu)
+    L = _checks.positive("L", L)
+    if L <= mu:
+        raise ValueError(f"L must be > mu, got L={L!r}, mu={mu!r}")
+    rho = (np.sqrt(L / mu) - 1) / (np.sqrt(L / mu) + 1)
+    return 2 * rho**k / (1 + rho ** (2 * k))
+
+
+def momentum_residuals(lr: float, beta: float, eigenvalues, steps: int, *, nesterov: bool = False) -> Array:
+    r"""The error factor :math:`|P_k(\lambda)|` of momentum after :math:`k = 0..` ``steps`` steps, for each eigenvalue.
+
+    Runs the recurrence of :func:`quadratic_rate` (PyTorch's momentum, :math:`\theta_1 = \theta_0 - \gamma g_0`)
+    on :math:`\tfrac\lambda2 e^2` from :math:`e_0 = 1`. Returns shape ``(steps + 1, len(eigenvalues))``.
+    """
+    lr = _checks.positive("lr", lr)
+    beta = _checks.in_interval("beta", beta, 0.0, 1.0)
+    lam = _checks.finite_array("eigenvalues", eigenvalues, ndim_min=1)
+    steps = _checks.count("steps", steps)
+    from gdlens.optimizers import momentum
+
+    return np.abs(momentum(lambda e: lam * e, np.ones_like(lam), lr=lr, beta=beta, steps=steps, nesterov=nesterov))
+
+
+# --- mini-batch noise, and flooding ---------------------------------------------------------------
+
+
+def sgd_quadratic_chains(centers, *, curvature: float, lr: float, batch: int, steps: int, chains: int, rng) -> Array:
+    r"""SGD on the finite sum :math:`L(\theta) = \frac1n \sum_i \tfrac\lambda2(\theta - c_i)^2`, many chains at once.
+
+    Each step draws a mini-batch of ``batch`` indices with replacement and moves
+    :math:`\theta \leftarrow \theta - \gamma\lambda(\theta - \bar c_B)`. Started at the minimiser
+    :math:`\bar c`, the chains' variance tends to
+
+    .. math::
+        \operatorname{Var}_\infty = \frac{\gamma\lambda\, s^2}{B\,(2 - \gamma\lambda)}, \qquad
+        s^2 = \frac1n\sum_i (c_i - \bar c)^2
+
+    (:func:`sgd_stationary_variance`). Returns the final positions, shape ``(chains,)``.
+    """
+    c = _checks.finite_array("centers", centers, ndim_min=1)
+    lam = _checks.positive("curvature", curvature)
+    lr = _checks.positive("lr", lr)
+    batch = _checks.count("batch", batch, minimum=1)
+    steps = _checks.count("steps", steps)
+    chains = _checks.count("chains", chains, minimum=1)
+    _checks.generator("rng", rng)
+    if not 0 < lr * lam < 2:
+        raise ValueError(f"lr * curvature must lie in (0, 2) for a stationary law, got {lr * lam!r}")
+    theta = np.full(chains, c.mean())
+    for _ in range(steps):
+        theta = theta - lr * lam * (theta - c[rng.integers(c.size, size=(chains, batch))].mean(axis=1))
+    return theta
+
+
+def sgd_stationary_variance(*, curvature: float, lr: float, batch: int, spread: float) -> float:
+    r"""The stationary variance of :func:`sgd_quadratic_chains`, :math:`\gamma\lambda s^2 / (B(2 - \gamma\lambda))`.
+
+    From :math:`V = (1-\gamma\lambda)^2 V + \gamma^2\lambda^2 s^2/B`. To first order in :math:`\gamma\lambda` it
+    depends on :math:`\gamma` and :math:`B` only through :math:`\gamma/B` (the linear scaling rule).
+    """
+    lam = _checks.positive("curvature", curvature)
+    lr = _checks.positive("lr", lr)
+    batch = _checks.count("batch", batch, minimum=1)
+    s2 = _checks.positive("spread", spread, allow_zero=True)
+    if not 0 < lr * lam < 2:
+        raise ValueError(f"lr * curvature must lie in (0, 2), got {lr * lam!r}")
+    return float(lr * lam * s2 / (batch * (2 - lr * lam)))
+
+
+def flooding_gd(
+    loss: Callable[[Array], float], grad: Callable[[Array], Array], x0, *, lr: float, flood: float, steps: int
+) -> Array:
+    r"""Gradient descent on the flooded loss :math:`|L(\theta) - b| + b` (Ishida et al. 2020).
+
+    .. math:: \theta_{k+1} = \theta_k - \gamma\, \operatorname{sign}\big(L(\theta_k) - b\big)\, \nabla L(\theta_k).
+
+    Below the flood level :math:`b` the step is an ascent. Once the loss hovers at :math:`b` the steps
+    alternate, and a descent followed by an ascent moves by
+    :math:`-\gamma g + \gamma g(\theta - \gamma g) = -\gamma^2 H g + O(\gamma^3)
+    = -\tfrac{\gamma^2}{2}\nabla\lVert\nabla L\rVert^2 + O(\gamma^3)`:
+    a gradient-norm penalty, the regulariser that implicit gradient regularisation finds in GD itself.
+    Returns the iterates, shape ``(steps + 1, *x0.shape)``.
+    """
+    _checks.function("loss", loss)
+    _checks.function("grad", grad)
+    x = _checks.finite_array("x0", x0)
+    lr = _checks.positive("lr", lr)
+    flood = _checks.positive("flood", flood, allow_zero=True)
+    steps = _checks.count("steps", steps)
+    out = np.full((steps + 1, *x.shape), np.nan)
+    out[0] = x
+    with np.errstate(all="ignore"):
+        for k in range(steps):
+            x = x - lr * np.sign(float(loss(x)) - flood) * np.asarray(grad(x), dtype=np.float64)
+            if not np.all(np.isfinite(x)):
+                break
+            out[k + 1] = x
+    return out
 
 
 # --- Adam's counterexample ---------------------------------------------------------------------

@@ -251,3 +251,96 @@ def adam(
 def newton(grad: Grad, hess: Callable[[Array], Array], x0, *, lr: float = 1.0, steps: int) -> Array:
     """Newton's method (:func:`newton_rule`); see :func:`run`."""
     return run(newton_rule(hess, lr), grad, x0, steps=steps)
+
+
+# --- line search -----------------------------------------------------------------------------
+
+
+class LineSearchPath(NamedTuple):
+    """The result of :func:`armijo_gd`: the iterates, the accepted steps and the work done."""
+
+    path: Array  # shape (steps + 1, *x0.shape); nan rows after an early stop
+    lrs: Array  # the accepted step gamma_t of each update, shape (steps,); nan where none was taken
+    value_evals: int  # evaluations of the loss (one per trial step, plus one per iterate)
+    grad_evals: int  # evaluations of the gradient (one per iterate)
+
+
+def armijo_gd(
+    value: Callable[[Array], Array],
+    grad: Grad,
+    x0,
+    *,
+    steps: int,
+    lr0: float = 1.0,
+    shrink: float = 0.5,
+    c: float = 1e-4,
+    max_backtracks: int = 60,
+    grow: float | None = None,
+) -> LineSearchPath:
+    r"""Gradient descent with a backtracking (Armijo) line search.
+
+    At each iterate the trial steps :math:`\gamma = \gamma_0, \gamma_0 s, \gamma_0 s^2, \dots` are tried in
+    turn, and the first one with sufficient decrease,
+
+    .. math:: L(\theta_t - \gamma \nabla L(\theta_t)) \le L(\theta_t) - c\, \gamma\, \lVert \nabla L(\theta_t) \rVert^2,
+
+    is taken: :math:`\theta_{t+1} = \theta_t - \gamma \nabla L(\theta_t)`. On a function whose gradient is
+    :math:`\lambda_{\max}`-Lipschitz every :math:`\gamma \le 2(1-c)/\lambda_{\max}` passes, so the accepted
+    step is at least :math:`\min(\gamma_0, 2 s (1-c)/\lambda_{\max})`, and no bound on the curvature has to
+    be known in advance. Reference: Armijo (1966); Nocedal & Wright (2006), Algorithm 3.1.
+
+    Parameters
+    ----------
+    value, grad : the loss and its gradient at one point.
+    x0 : starting point, finite.
+    steps : number of updates, >= 0. The run stops early (remaining rows nan) at a stationary point
+        (zero gradient) or when no trial step within ``max_backtracks`` halvings passes.
+    lr0 : first trial step, > 0.
+    shrink : factor s in (0, 1) between trial steps.
+    c : sufficient-decrease constant in (0, 1).
+    max_backtracks : largest number of shrinkings per step, >= 1.
+    grow : if given (>= 1), the first trial step of each iterate after the first is
+        ``min(lr0, grow * gamma_prev)`` instead of ``lr0``: a warm start that saves loss evaluations.
+    """
+    _checks.function("value", value)
+    _checks.function("grad", grad)
+    x = _checks.finite_array("x0", x0)
+    steps = _checks.count("steps", steps)
+    lr0 = _checks.positive("lr0", lr0)
+    shrink = _checks.in_interval("shrink", shrink, 0.0, 1.0)
+    c = _checks.in_interval("c", c, 0.0, 1.0)
+    if shrink == 0.0 or c == 0.0:
+        raise ValueError(f"shrink and c must lie in the open interval (0, 1), got shrink={shrink!r}, c={c!r}")
+    max_backtracks = _checks.count("max_backtracks", max_backtracks, minimum=1)
+    if grow is not None:
+        grow = _checks.positive("grow", grow)
+        if grow < 1:
+            raise ValueError(f"grow must be >= 1, got {grow!r}")
+    path = np.full((steps + 1, *x.shape), np.nan)
+    lrs = np.full(steps, np.nan)
+    path[0] = x
+    fx = float(value(x))
+    n_value, n_grad = 1, 0
+    with np.errstate(all="ignore"):
+        for k in range(steps):
+            g = np.asarray(grad(x), dtype=np.float64)
+            n_grad += 1
+            if g.shape != x.shape:
+                raise ValueError(f"grad must return an array of shape {x.shape}, got shape {g.shape}")
+            gg = float(np.sum(g * g))
+            if gg == 0.0:
+                break
+            lr = lr0 if grow is None or k == 0 else min(lr0, grow * lrs[k - 1])
+            for _ in range(max_backtracks + 1):
+                trial = x - lr * g
+                f_trial = float(value(trial))
+                n_value += 1
+                if np.isfinite(f_trial) and f_trial <= fx - c * lr * gg:
+                    break
+                lr *= shrink
+            else:
+                break
+            x, fx = trial, f_trial
+            path[k + 1] = x
+            lrs[k] = lr
+    return LineSearchPath(path, lrs, n_value, n_grad)

@@ -223,7 +223,7 @@ class Explorer:
             start = values.index(params[self.main])
         else:
             start = int(np.argmin(np.abs(values - params[self.main])))
-        return Scrubber(images, texts, start=start)
+        return Scrubber(images, texts, start=start, control=label)
 
 
 def figure_png(fig: Figure, dpi: int = 80) -> bytes:
@@ -238,22 +238,30 @@ _PLAYER_JS = """
 (function () {
   var root = document.getElementById("%(id)s");
   var data = JSON.parse(root.querySelector("script.gdlens-frames").textContent);
+  var n = data.labels.length;
   var img = root.querySelector("img"), range = root.querySelector("input"),
       out = root.querySelector("output"), play = root.querySelector("button[data-play]"), timer = null;
+  // On the website each frame is a file (data.urls); in Jupyter the frames are inline (data.frames).
+  function src(i) { return data.urls ? data.urls[i] : "data:image/png;base64," + data.frames[i]; }
   function show(i) {
-    i = (i + data.frames.length) %% data.frames.length;
+    i = (i + n) %% n;
     range.value = i;
-    img.src = "data:image/png;base64," + data.frames[i];
+    range.setAttribute("aria-valuetext", data.labels[i]);
+    img.src = src(i);
     img.alt = data.labels[i];
     out.textContent = data.labels[i];
+    if (data.urls) { [i - 1, i + 1].forEach(function (j) { new Image().src = src((j + n) %% n); }); }
   }
   range.addEventListener("input", function () { show(parseInt(range.value, 10)); });
   root.querySelectorAll("button[data-step]").forEach(function (b) {
     b.addEventListener("click", function () { show(parseInt(range.value, 10) + parseInt(b.dataset.step, 10)); });
   });
   play.addEventListener("click", function () {
-    if (timer) { clearInterval(timer); timer = null; play.textContent = "\\u25B6 play"; return; }
-    play.textContent = "\\u23F8 pause";
+    if (timer) {
+      clearInterval(timer); timer = null;
+      play.textContent = "\\u25B6 play"; play.setAttribute("aria-pressed", "false"); return;
+    }
+    play.textContent = "\\u23F8 pause"; play.setAttribute("aria-pressed", "true");
     timer = setInterval(function () { show(parseInt(range.value, 10) + 1); }, 400);
   });
 })();
@@ -268,7 +276,7 @@ class Scrubber:
     HTML, bit for bit.
     """
 
-    def __init__(self, images: Sequence[bytes], labels: Sequence[str], *, start: int = 0):
+    def __init__(self, images: Sequence[bytes], labels: Sequence[str], *, start: int = 0, control: str = "frame"):
         if len(images) != len(labels) or len(images) < 2:
             raise ValueError(
                 f"images and labels must be equal-length lists of >= 2 frames, got {len(images)} and {len(labels)}"
@@ -279,25 +287,53 @@ class Scrubber:
         self.frames = [base64.b64encode(b).decode("ascii") for b in images]
         self.labels = [str(s) for s in labels]
         self.start = start
+        if not isinstance(control, str) or not control.strip():
+            raise ValueError(f"control must name what the slider moves, got {control!r}")
+        self.control = control
         self.id = "gdlens-scrub-" + hashlib.sha1("".join(self.frames).encode()).hexdigest()[:12]
 
     def __repr__(self) -> str:
         return f"<Scrubber: {len(self.frames)} frames, {self.labels[0]} … {self.labels[-1]}>"
 
+    def small_multiple(self, panels: int = 6, columns: int = 3) -> bytes:
+        """A PNG of ``panels`` evenly spaced frames, each titled with its label: the static figure for print.
+
+        The PDF edition shows this (LaTeX cannot run the slider); the website shows the HTML scrubber.
+        """
+        panels = _checks.count("panels", panels, minimum=2)
+        columns = _checks.count("columns", columns, minimum=1)
+        picks = np.unique(np.linspace(0, len(self.frames) - 1, min(panels, len(self.frames))).round().astype(int))
+        rows = -(-len(picks) // columns)
+        fig, axes = plt.subplots(
+            rows, columns, figsize=(3.2 * columns, 2.2 * rows), layout="constrained", squeeze=False
+        )
+        for ax in axes.flat:
+            ax.set_axis_off()
+        for ax, i in zip(axes.flat, picks, strict=False):
+            ax.imshow(mpl.image.imread(io.BytesIO(base64.b64decode(self.frames[i])), format="png"))
+            ax.set_title(self.labels[i], fontsize=9)
+        return figure_png(fig, dpi=100)
+
+    def _repr_png_(self) -> bytes:
+        return self.small_multiple()
+
     def _repr_html_(self) -> str:
         data = json.dumps({"frames": self.frames, "labels": self.labels}).replace("</", "<\\/")
         label = html.escape(self.labels[self.start])
+        control = html.escape(self.control)
         n = len(self.frames)
         return (
-            f'<div class="gdlens-scrubber" id="{self.id}">'
+            f'<div class="gdlens-scrubber" id="{self.id}" data-start="{self.start}" role="group"'
+            f' aria-label="{control}: a figure over {n} values">'
             f'<img src="data:image/png;base64,{self.frames[self.start]}" alt="{label}" style="max-width:100%">'
             '<div class="gdlens-controls" style="display:flex;gap:.5em;align-items:center;flex-wrap:wrap">'
-            '<button type="button" data-step="-1" aria-label="previous frame">&#9664;</button>'
-            '<button type="button" data-play aria-label="play or pause">&#9654; play</button>'
-            '<button type="button" data-step="1" aria-label="next frame">&#9654;</button>'
-            f'<input type="range" min="0" max="{n - 1}" step="1" value="{self.start}" aria-label="frame"'
-            ' style="flex:1;min-width:10em">'
-            f"<output>{label}</output></div>"
+            f'<button type="button" data-step="-1" aria-label="previous value of {control}">&#8249;</button>'
+            f'<button type="button" data-play aria-pressed="false" aria-label="play through {control}">'
+            "&#9654; play</button>"
+            f'<button type="button" data-step="1" aria-label="next value of {control}">&#8250;</button>'
+            f'<input type="range" min="0" max="{n - 1}" step="1" value="{self.start}" aria-label="{control}"'
+            f' aria-valuetext="{label}" style="flex:1;min-width:10em">'
+            f'<output aria-live="polite">{label}</output></div>'
             f'<script type="application/json" class="gdlens-frames">{data}</script>'
             f"<script>{_PLAYER_JS % {'id': self.id}}</script></div>"
         )

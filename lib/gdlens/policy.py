@@ -87,11 +87,18 @@ def reinforce_gradient(logits, actions, rewards) -> Array:
 
 
 class TrainResult(NamedTuple):
-    """A training run: logits per iteration ``(steps + 1, k)``, expected reward ``(steps + 1,)``, KL per step."""
+    r"""A training run: logits per iteration ``(steps + 1, k)``, expected reward ``(steps + 1,)``, KL per step.
+
+    ``predicted_kl`` is the quadratic model :math:`\tfrac12 d^\top \mathcal I d` of each step's KL (with
+    :math:`\mathcal I` the policy's Fisher before the step), to set against the realised ``kl``;
+    ``backtracks`` counts the halvings each natural step needed (0 for vanilla steps, -1 if none was accepted).
+    """
 
     logits: Array
     reward: Array
     kl: Array
+    predicted_kl: Array | None = None
+    backtracks: Array | None = None
 
 
 def train(
@@ -130,7 +137,7 @@ def train(
     theta = np.zeros(bandit.k)
     path = np.empty((steps + 1, bandit.k))
     path[0] = theta
-    kls = np.zeros(steps)
+    kls, predicted, halvings = np.zeros(steps), np.zeros(steps), np.zeros(steps, dtype=int)
     for t in range(steps):
         p = softmax(theta)
         actions = np.minimum((rng.random((batch, 1)) > np.cumsum(p)).sum(axis=1), bandit.k - 1)
@@ -140,7 +147,7 @@ def train(
             new = theta + lr * g
         else:
             new = theta
-            if np.any(g != 0):
+            if np.linalg.norm(g) > 1e-12:  # a vanishing gradient (every pull rewarded alike): stay
                 fisher = policy_fisher(theta)
                 x = conjugate_gradient(lambda v, f=fisher: f @ v, g, damping=damping, tol=1e-8).x
                 quad = float(x @ fisher @ x)
@@ -153,9 +160,14 @@ def train(
                         gain = np.mean(q[actions] / p[actions] * adv)
                         if categorical_kl(p, q) <= max_kl and gain > 0:
                             new = cand
+                            halvings[t] = j
                             break
+                    else:
+                        halvings[t] = -1
+        step = new - theta
+        predicted[t] = 0.5 * float(step @ policy_fisher(theta) @ step)
         new = new - new.max()  # logits are defined up to a constant: keep them bounded
         kls[t] = categorical_kl(p, softmax(new))
         theta = new
         path[t + 1] = theta
-    return TrainResult(path, expected_reward(path, bandit.means), kls)
+    return TrainResult(path, expected_reward(path, bandit.means), kls, predicted, halvings)

@@ -7,7 +7,7 @@ encoder's output on the other view:
 
 .. math::
     J(W, W_p) = \tfrac12\, \mathbb E\, \big\lVert W_p W x_1 - \mathrm{sg}(W) x_2 \big\rVert^2
-    + \tfrac{\eta}{2}\big(\lVert W\rVert_F^2 + \lVert W_p\rVert_F^2\big),
+    + \tfrac{\omega}{2}\big(\lVert W\rVert_F^2 + \lVert W_p\rVert_F^2\big),
 
 where :math:`\mathrm{sg}` (stop-gradient) means the target's :math:`W` is treated as a constant.
 Expectations are taken exactly (:math:`\mathbb E[x_1x_1^\top] = (1+\sigma^2) I`,
@@ -80,8 +80,8 @@ def train_linear_simsiam(
     r"""Gradient descent on the linear SimSiam objective, with or without stop-gradient and predictor.
 
     .. math::
-        W \leftarrow W - \gamma(\partial_W J + \eta W), \qquad
-        W_p \leftarrow W_p - \gamma(\partial_{W_p} J + \eta W_p)
+        W \leftarrow W - \gamma(\partial_W J + \omega W), \qquad
+        W_p \leftarrow W_p - \gamma(\partial_{W_p} J + \omega W_p)
 
     (``predictor=False`` fixes :math:`W_p = I`). Reference: Tian, Chen & Ganguli (2021), Eqs. (3)–(4).
     """
@@ -110,12 +110,12 @@ def simsiam_fixed_point(*, noise: float, weight_decay: float) -> float:
     r"""The non-collapsed stable fixed point of the aligned one-mode dynamics.
 
     For a mode with encoder singular value :math:`w` and predictor eigenvalue :math:`p`, the flow
-    :math:`\dot w = -p w\,(p(1+\sigma^2) - 1) - \eta w`, :math:`\dot p = -w^2(p(1+\sigma^2) - 1) - \eta p`
+    :math:`\dot w = -p w\,(p(1+\sigma^2) - 1) - \omega w`, :math:`\dot p = -w^2(p(1+\sigma^2) - 1) - \omega p`
     rests at :math:`|w| = p` with
 
-    .. math:: p = \frac{1 + \sqrt{1 - 4\eta(1+\sigma^2)}}{2(1+\sigma^2)},
+    .. math:: p = \frac{1 + \sqrt{1 - 4\omega(1+\sigma^2)}}{2(1+\sigma^2)},
 
-    which exists when :math:`4\eta(1+\sigma^2) \le 1`. Returns :math:`p` (so the spread is :math:`p^2`).
+    which exists when :math:`4\omega(1+\sigma^2) \le 1`. Returns :math:`p` (so the spread is :math:`p^2`).
     """
     s2 = _checks.positive("noise", noise, allow_zero=True) ** 2
     eta = _checks.positive("weight_decay", weight_decay, allow_zero=True)
@@ -125,3 +125,26 @@ def simsiam_fixed_point(*, noise: float, weight_decay: float) -> float:
             f"weight_decay too large for a non-collapsed fixed point: 4 eta (1 + noise^2) = {1 - disc!r} > 1"
         )
     return float((1 + np.sqrt(disc)) / (2 * (1 + s2)))
+
+
+def simsiam_jacobian(*, noise: float, weight_decay: float) -> tuple[Array, Array]:
+    r"""Jacobian of the one-mode flow at its non-collapsed fixed point, and its eigenvalues (ascending real part).
+
+    With :math:`s = 1 + \sigma^2` and :math:`|w| = p` from :func:`simsiam_fixed_point`,
+
+    .. math::
+        J = \begin{pmatrix} 0 & \omega - p^2 s \\ 2\omega & -p^2 s - \omega \end{pmatrix}, \qquad
+        \text{eigenvalues } -2\omega \text{ and } -(p^2 s - \omega),
+
+    (:math:`\omega` the weight decay): the slow eigenvalue :math:`-2\omega` vanishes with the weight decay. At
+    :math:`\omega = 0` the fixed points form a line (:math:`p = 1/s`, any :math:`w`): neutral, not attracting,
+    and where training stops depends on where it started. Discretised with step :math:`\gamma`, the slow mode
+    contracts by :math:`1 - 2\gamma\omega` per step.
+    """
+    s2 = _checks.positive("noise", noise, allow_zero=True) ** 2
+    eta = _checks.positive("weight_decay", weight_decay, allow_zero=True)
+    p = simsiam_fixed_point(noise=noise, weight_decay=weight_decay)
+    s = 1 + s2
+    J = np.array([[0.0, eta - p * p * s], [2 * eta, -p * p * s - eta]])
+    ev = np.linalg.eigvals(J)
+    return J, ev[np.argsort(-ev.real)]

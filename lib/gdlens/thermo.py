@@ -15,14 +15,23 @@ axes hold several densities at once.
 Relaxation. :func:`quadratic_langevin_law` gives the exact Gaussian law, step by step, of the
 overdamped Langevin chain (:func:`gdlens.langevin.overdamped`) on a quadratic energy, so that the decay
 of :math:`\mathrm{KL}(p_k \,\|\, p_\text{eq})` can be computed exactly; :func:`binned_kl` estimates it
-from an ensemble of particles, with its bias stated.
+from an ensemble of particles, with its bias stated. :func:`relaxation_spectrum` discretises the 1-D
+Fokker--Planck operator as a jump process in detailed balance with the grid's Boltzmann law, so that its
+spectral gap and the exact evolution :math:`p_t` are available; :func:`relative_fisher_information` gives the
+H-theorem's dissipation, :math:`\tfrac{d}{dt}\mathrm{KL}(p_t\|p_\text{eq}) = -T\int p_t|\nabla\log(p_t/p_\text{eq})|^2`,
+and :func:`kramers_rate` the high-barrier escape rate.
+
+Bayes. :func:`gaussian_free_energy` and :func:`monte_carlo_elbo` show variational inference as the
+minimisation of the free energy of a distribution over the weights, :math:`F[q] = -T\,\mathrm{ELBO}(q)` at
+:math:`T = 1/n` when the loss is the mean negative log-likelihood plus the negative log-prior over n.
 
 Out of equilibrium. :func:`jarzynski_work` drags particles with a harmonic trap whose centre and
 stiffness follow a protocol and records the work done on each; :func:`jarzynski_estimate`,
 :func:`crooks_log_ratio` and :func:`bennett_free_energy` turn work samples into free-energy differences.
 
 References: Gibbs, *Elementary Principles in Statistical Mechanics* (1902); Cover & Thomas,
-*Elements of Information Theory* (2006); Jarzynski (1997); Crooks (1998, 1999); Bennett (1976).
+*Elements of Information Theory* (2006); Risken, *The Fokker--Planck Equation* (1989); Kramers (1940);
+Jarzynski (1997); Crooks (1998, 1999); Bennett (1976); Blei, Kucukelbir & McAuliffe (2017).
 """
 
 from __future__ import annotations
@@ -60,6 +69,15 @@ __all__ = [
     "jarzynski_estimate",
     "crooks_log_ratio",
     "bennett_free_energy",
+    "fokker_planck_generator",
+    "RelaxationSpectrum",
+    "relaxation_spectrum",
+    "relative_fisher_information",
+    "kramers_rate",
+    "bennett_standard_error",
+    "crooks_line",
+    "gaussian_free_energy",
+    "monte_carlo_elbo",
 ]
 
 #: how far a density may be from integrating to one before it is rejected
@@ -241,7 +259,7 @@ def free_energy(energy: Callable[[Array], Array], p, grid, *, temperature: float
 def log_partition(energy: Callable[[Array], Array], grid, *, temperature: float) -> float:
     r"""The log partition function :math:`\log Z = \log \int e^{-E(x)/T} dx` on a grid (trapezoidal rule).
 
-    Computed as :math:`-E_\min/T + \log \sum_i w_i e^{-(E_i - E_\min)/T}`, free of overflow and
+    Computed as :math:`-E_{\min}/T + \log \sum_i w_i e^{-(E_i - E_{\min})/T}`, free of overflow and
     underflow at any temperature. The grid must cover the mass of the law.
     """
     T = _checks.positive("temperature", temperature)
@@ -806,3 +824,307 @@ def bennett_free_energy(work_forward, work_reverse, temperature: float, *, tol: 
         if hi - lo < tol * max(1.0, abs(mid)):
             break
     return float(0.5 * (lo + hi))
+
+
+# ----------------------------------------------------------------------------------------------------
+# relaxation on a grid: the Fokker--Planck generator, its spectrum, the relative Fisher information
+
+
+def _axis_1d(grid) -> Array:
+    axes = _axes(grid)
+    if len(axes) != 1:
+        raise ValueError(f"grid must be one 1-D array, got {len(axes)} axes")
+    if axes[0].size < 3:
+        raise ValueError(f"grid must have at least 3 points, got {axes[0].size}")
+    return axes[0]
+
+
+def fokker_planck_generator(energy: Callable[[Array], Array], grid, *, temperature: float) -> Array:
+    r"""The 1-D Fokker--Planck operator :math:`\partial_t p = \partial_x(p\,E') + T\,\partial_x^2 p` on a grid.
+
+    Discretised as a jump process between neighbouring grid points (the square-root approximation),
+    acting on the probabilities :math:`P_j = w_j p_j` (``w`` the trapezoidal weights), with rates
+
+    .. math:: k_{j \to j \pm 1} = \frac{T}{h_\pm\, w_j}\, e^{-(E_{j\pm1} - E_j)/(2T)},
+
+    :math:`h_\pm` the spacing to the neighbour. The probability flux between neighbours is
+    :math:`\tfrac{T}{h} \sqrt{\pi_j \pi_{j+1}}\,(g_j - g_{j+1})` with :math:`g = p/\pi`, so the discrete
+    Boltzmann law :math:`\pi \propto e^{-E/T}` is stationary with detailed balance (reflecting ends),
+    and the operator converges to the Fokker--Planck one with error :math:`O(h^2)` on a uniform grid.
+
+    Returns the generator ``G`` (n, n): :math:`dP/dt = G P`, columns summing to zero.
+
+    Reference: Risken (1989), ch. 5; Lie, Fackeldey & Weber, SIAM J. Matrix Anal. Appl. 34 (2013) for
+    the square-root approximation.
+    """
+    x = _axis_1d(grid)
+    T = _checks.positive("temperature", temperature)
+    e = _energy_values(energy, x)
+    w = quadrature_weights(x)
+    h = np.diff(x)
+    up = T / (h * w[:-1]) * np.exp(-(e[1:] - e[:-1]) / (2 * T))  # j -> j + 1
+    down = T / (h * w[1:]) * np.exp(-(e[:-1] - e[1:]) / (2 * T))  # j + 1 -> j
+    n = x.size
+    G = np.zeros((n, n))
+    j = np.arange(n - 1)
+    G[j + 1, j] = up
+    G[j, j + 1] = down
+    G[j, j] -= up
+    G[j + 1, j + 1] -= down
+    return G
+
+
+class RelaxationSpectrum:
+    r"""The spectrum of :func:`fokker_planck_generator`, and the exact evolution of a density under it.
+
+    Fields: ``rates`` (n,), the relaxation rates :math:`0 = r_0 < r_1 \le r_2 \le \dots` (the generator's
+    eigenvalues are :math:`-r_j`; :math:`r_1` is the spectral gap); ``grid``; ``equilibrium``, the
+    discrete Boltzmann density. Built by :func:`relaxation_spectrum`.
+    """
+
+    def __init__(self, rates: Array, modes: Array, sqrt_pi: Array, grid: Array, weights: Array, generator: Array):
+        self.rates, self._modes, self._s, self.grid, self._w = rates, modes, sqrt_pi, grid, weights
+        self.generator = generator
+        self.equilibrium = sqrt_pi**2 / weights
+
+    def kl_rate(self, p) -> float:
+        r"""The exact :math:`\tfrac{d}{dt}\mathrm{KL}(p_t \,\|\, \pi)` at the density ``p`` under the generator.
+
+        :math:`\sum_j (G P)_j \log(p_j / \pi_j)` with :math:`P = w p`, over the points where :math:`p > 0`
+        (the sum of :math:`(GP)_j` is zero, so the normalisation term drops out).
+        """
+        w = self._w
+        p = _normalised(w, "p", p)
+        if p.shape != w.shape:
+            raise ValueError(f"p must have shape {w.shape}, got {p.shape}")
+        dP = self.generator @ (w * p)
+        pos = p > 0
+        return float(np.sum(dP[pos] * np.log(p[pos] / self.equilibrium[pos])))
+
+    @property
+    def gap(self) -> float:
+        """The spectral gap :math:`r_1`, the slowest relaxation rate."""
+        return float(self.rates[1])
+
+    def evolve(self, p0, times) -> Array:
+        r"""The density :math:`p_t = e^{tG} p_0` at each time, shape ``(len(times), n)``, normalised.
+
+        Computed in the symmetrised eigenbasis; round-off below about :math:`10^{-16}\sqrt{\pi_j}` is
+        clipped at zero (far in the tails, where it is invisible in any integral).
+        """
+        w = self._w
+        p0 = _normalised(w, "p0", p0)
+        if p0.shape != w.shape:
+            raise ValueError(f"p0 must have shape {w.shape}, got {p0.shape}")
+        t = _checks.finite_array("times", times, ndim_min=1)
+        if t.ndim != 1 or np.any(t < 0):
+            raise ValueError(f"times must be a 1-D array of non-negative times, got {times!r}")
+        coef = self._modes.T @ (w * p0 / self._s)
+        P = (np.exp(-np.outer(t, self.rates)) * coef) @ self._modes.T * self._s
+        P = np.maximum(P, 0.0)
+        P /= P.sum(axis=1, keepdims=True)
+        return P / w
+
+
+def relaxation_spectrum(energy: Callable[[Array], Array], grid, *, temperature: float) -> RelaxationSpectrum:
+    r"""Eigen-decompose the Fokker--Planck generator on a 1-D grid.
+
+    Detailed balance makes :math:`D^{-1/2} G D^{1/2}` (:math:`D = \operatorname{diag}\pi`) a symmetric
+    tridiagonal matrix, diagonalised by ``scipy.linalg.eigh_tridiagonal``. Its eigenvalues are
+    :math:`0 = -r_0 > -r_1 \ge \dots`; for a double well the gap :math:`r_1` is the rate at which the two
+    wells' populations equilibrate (about the sum of Kramers' rates, :func:`kramers_rate`), and the
+    other rates, much larger, are the relaxations within the wells.
+
+    Reference: Risken (1989), ch. 5 and 6.
+    """
+    from scipy.linalg import eigh_tridiagonal
+
+    x = _axis_1d(grid)
+    G = fokker_planck_generator(energy, x, temperature=temperature)
+    e = _energy_values(energy, x)
+    w = quadrature_weights(x)
+    pi = w * np.exp(-(e - e.min()) / temperature)
+    pi /= pi.sum()
+    s = np.sqrt(pi)
+    n = x.size
+    diag = np.diag(G).copy()
+    off = G[np.arange(1, n), np.arange(n - 1)] * s[:-1] / s[1:]  # = sqrt(up * down), symmetric
+    vals, vecs = eigh_tridiagonal(diag, off)
+    order = np.argsort(-vals)
+    rates = np.maximum(-vals[order], 0.0)
+    return RelaxationSpectrum(rates, vecs[:, order], s, x, w, G)
+
+
+def relative_fisher_information(p, q, grid) -> Array:
+    r"""The relative Fisher information :math:`\int p\, |\nabla \log(p/q)|^2 dx` of two 1-D grid densities.
+
+    The derivative is taken by second-order central differences (one-sided at the ends), on the points
+    where both densities are positive. Along the Fokker--Planck flow
+    :math:`\partial_t p = \nabla\cdot(p\nabla E) + T\Delta p`, :math:`\tfrac{d}{dt}\mathrm{KL}(p_t\|p_\text{eq})
+    = -T \int p_t |\nabla\log(p_t/p_\text{eq})|^2`: this is the integral on the right.
+
+    Parameters: ``p`` (..., n) and ``q`` (n,) normalised on the 1-D ``grid``. Returns shape ``p.shape[:-1]``.
+
+    Reference: Otto & Villani, J. Funct. Anal. 173 (2000); Markowich & Villani (2000).
+    """
+    x = _axis_1d(grid)
+    w = quadrature_weights(x)
+    p = _normalised(w, "p", p)
+    q = _normalised(w, "q", q)
+    if q.shape != w.shape:
+        raise ValueError(f"q must have shape {w.shape}, got {q.shape}")
+    both = (p > 0) & (q > 0)
+    with np.errstate(divide="ignore"):
+        ratio = np.where(both, np.log(np.where(both, p, 1.0)) - np.log(np.where(both, q, 1.0)), 0.0)
+    slope = np.gradient(ratio, x, axis=-1, edge_order=2)
+    return _integrate(w, np.where(both, p * slope**2, 0.0))
+
+
+def kramers_rate(
+    barrier: float, well_curvature: float, saddle_curvature: float, *, temperature: float, friction: float = 1.0
+) -> float:
+    r"""Kramers' overdamped escape rate over a barrier (high-barrier limit).
+
+    .. math:: k = \frac{\sqrt{\lambda_\text{well}\, |\lambda_\text{saddle}|}}{2\pi\zeta}\, e^{-\Delta E / T},
+
+    with :math:`\Delta E` the barrier height above the well, :math:`\lambda` the curvatures of the energy
+    at the bottom of the well and at the saddle, and :math:`\zeta` the friction (1 for
+    :func:`gdlens.langevin.overdamped`). It is the leading term of an expansion in :math:`T/\Delta E`.
+
+    Reference: Kramers (1940); Hänggi, Talkner & Borkovec, Rev. Mod. Phys. 62 (1990).
+    """
+    barrier = _checks.positive("barrier", barrier)
+    lw = _checks.positive("well_curvature", well_curvature)
+    ls = _checks.real("saddle_curvature", saddle_curvature)
+    if ls >= 0:
+        raise ValueError(f"saddle_curvature must be negative (a barrier top), got {saddle_curvature!r}")
+    T = _checks.positive("temperature", temperature)
+    zeta = _checks.positive("friction", friction)
+    return float(np.sqrt(lw * abs(ls)) / (2 * np.pi * zeta) * np.exp(-barrier / T))
+
+
+# ----------------------------------------------------------------------------------------------------
+# fluctuation theorems: uncertainties
+
+
+def bennett_standard_error(work_forward, work_reverse, temperature: float, delta_f: float) -> float:
+    r"""The asymptotic standard error of Bennett's estimate :func:`bennett_free_energy`.
+
+    With :math:`f(z) = 1/(1 + e^z)`, :math:`M = T\log(n_F/n_R)`, :math:`a_i = f((W^F_i - \Delta F + M)/T)`
+    and :math:`b_j = f((W^R_j + \Delta F - M)/T)`,
+
+    .. math:: \sigma^2 = T^2\Big[\frac{\overline{a^2}/\bar a^2 - 1}{n_F} + \frac{\overline{b^2}/\bar b^2 - 1}{n_R}\Big],
+
+    the delta-method variance for independent samples (Bennett 1976; Shirts et al. 2003).
+    """
+    wf = _checks.finite_array("work_forward", work_forward, ndim_min=1).ravel()
+    wr = _checks.finite_array("work_reverse", work_reverse, ndim_min=1).ravel()
+    if wf.size < 2 or wr.size < 2:
+        raise ValueError("work_forward and work_reverse must each hold at least two samples")
+    T = _checks.positive("temperature", temperature)
+    df = _checks.real("delta_f", delta_f)
+    M = T * np.log(wf.size / wr.size)
+    a = 0.5 * (1 - np.tanh(0.5 * (wf - df + M) / T))
+    b = 0.5 * (1 - np.tanh(0.5 * (wr + df - M) / T))
+    var = (np.mean(a**2) / np.mean(a) ** 2 - 1) / wf.size + (np.mean(b**2) / np.mean(b) ** 2 - 1) / wr.size
+    return float(T * np.sqrt(var))
+
+
+def crooks_line(work_forward, work_reverse, *, bins, min_count: int = 20) -> dict:
+    r"""Fit Crooks' line :math:`\log P_F(W) - \log P_R(-W) = (W - \Delta F)/T` with its uncertainties.
+
+    The log ratio of the two histograms (:func:`crooks_log_ratio`, both normalised by their sample
+    counts) is fitted by weighted least squares, each bin weighted by the inverse of its Poisson
+    variance :math:`1/N_F + 1/N_R`. Returns a dict with ``slope`` and ``slope_se`` (:math:`1/T`),
+    ``crossing`` and ``crossing_se`` (the W where the line crosses zero, :math:`\Delta F`, by the delta
+    method), ``bins`` (the number of bins used), ``chi2`` (the weighted residual sum of squares).
+
+    Reference: Crooks (1999); Collin et al., Nature 437 (2005), for the same fit on RNA-pulling data.
+    """
+    wf = _checks.finite_array("work_forward", work_forward, ndim_min=1).ravel()
+    wr = _checks.finite_array("work_reverse", work_reverse, ndim_min=1).ravel()
+    e = _edges(bins)
+    centres, ratio, mask = crooks_log_ratio(wf, wr, bins=e, min_count=min_count)
+    if mask.sum() < 3:
+        raise ValueError(f"the fit needs at least 3 bins with {min_count} samples in both histograms")
+    cf = np.histogram(wf, bins=e)[0][mask]
+    cr = np.histogram(-wr, bins=e)[0][mask]
+    x, y = centres[mask], ratio[mask]
+    wt = 1.0 / (1.0 / cf + 1.0 / cr)
+    A = np.column_stack([np.ones_like(x), x])
+    cov = np.linalg.inv(A.T @ (wt[:, None] * A))
+    icpt, slope = cov @ (A.T @ (wt * y))
+    resid = y - icpt - slope * x
+    cross = -icpt / slope
+    grad = np.array([-1.0 / slope, icpt / slope**2])
+    return {
+        "slope": float(slope),
+        "slope_se": float(np.sqrt(cov[1, 1])),
+        "crossing": float(cross),
+        "crossing_se": float(np.sqrt(grad @ cov @ grad)),
+        "bins": int(mask.sum()),
+        "chi2": float(np.sum(wt * resid**2)),
+    }
+
+
+# ----------------------------------------------------------------------------------------------------
+# variational inference as free-energy minimisation
+
+
+def gaussian_free_energy(hessian, minimum, min_value: float, mean, cov, *, temperature: float) -> Array:
+    r"""The free energy of a Gaussian :math:`q = N(m, \Sigma)` over the weights, for a quadratic loss.
+
+    For :math:`L(w) = L_\star + \tfrac12 (w - w_\star)^\top H (w - w_\star)`,
+
+    .. math:: F[q] = \mathbb{E}_q L - T S[q]
+              = L_\star + \tfrac12 (m - w_\star)^\top H (m - w_\star) + \tfrac12\operatorname{tr}(H\Sigma)
+                - \tfrac T2 \log\det(2\pi e\,\Sigma) .
+
+    When :math:`L` is the mean negative log-likelihood plus the negative log-prior over n and
+    :math:`T = 1/n`, :math:`F[q] = -T\,\mathrm{ELBO}(q)`: minimising it over q is variational inference.
+    Vectorised over leading axes of ``mean`` (..., d) and ``cov`` (..., d, d).
+
+    Reference: Jordan, Ghahramani, Jaakkola & Saul, Mach. Learn. 37 (1999); Blei, Kucukelbir &
+    McAuliffe, JASA 112 (2017).
+    """
+    H = _checks.finite_array("hessian", hessian)
+    mu = _checks.finite_array("minimum", minimum)
+    if mu.ndim != 1 or H.shape != (mu.size, mu.size):
+        raise ValueError(f"hessian must be (d, d) and minimum (d,), got {H.shape} and {mu.shape}")
+    L0 = _checks.real("min_value", min_value)
+    T = _checks.positive("temperature", temperature)
+    m, c = _mean_cov("mean", mean, "cov", cov)
+    if m.shape[-1] != mu.size:
+        raise ValueError(f"mean must have trailing size {mu.size}, got {m.shape}")
+    dm = m - mu
+    quad = 0.5 * np.einsum("...i,ij,...j->...", dm, H, dm) + 0.5 * np.einsum("ij,...ji->...", H, c)
+    _, logdet = np.linalg.slogdet(2 * np.pi * np.e * c)
+    return L0 + quad - 0.5 * T * logdet
+
+
+def monte_carlo_elbo(log_joint: Callable[[Array], Array], mean, cov, n: int, *, rng: np.random.Generator):
+    r"""A Monte Carlo estimate of the evidence lower bound of :math:`q = N(m, \Sigma)`, with its standard error.
+
+    .. math:: \mathrm{ELBO}(q) = \mathbb{E}_{w\sim q}\big[\log p(y, w) - \log q(w)\big] \le \log p(y),
+
+    from ``n`` draws :math:`w = m + C\xi` (:math:`CC^\top = \Sigma`, ``rng.standard_normal((n, d))``).
+    ``log_joint`` maps weights ``(n, d)`` to :math:`\log p(y \mid w) + \log p(w)`, shape ``(n,)``.
+    Returns ``(elbo, standard_error)``.
+
+    Reference: Blei, Kucukelbir & McAuliffe (2017); Kingma & Welling (2014) for the reparametrisation.
+    """
+    _checks.function("log_joint", log_joint)
+    m, c = _mean_cov("mean", mean, "cov", cov)
+    if m.ndim != 1:
+        raise ValueError(f"mean must be one vector (d,), got shape {m.shape}")
+    n = _checks.count("n", n, minimum=2)
+    rng = _checks.generator("rng", rng)
+    C = np.linalg.cholesky(c)
+    xi = rng.standard_normal((n, m.size))
+    w = m + xi @ C.T
+    lj = np.asarray(log_joint(w), dtype=np.float64)
+    if lj.shape != (n,) or not np.all(np.isfinite(lj)):
+        raise ValueError(f"log_joint must return {n} finite values, got shape {lj.shape}")
+    logq = -0.5 * np.sum(xi**2, axis=1) - np.sum(np.log(np.diag(C))) - 0.5 * m.size * np.log(2 * np.pi)
+    v = lj - logq
+    return float(v.mean()), float(v.std(ddof=1) / np.sqrt(n))

@@ -3,7 +3,12 @@
 The central experiment (:func:`experiment`, computed once per data set and cached) trains a ReLU
 network on two intertwined classes, keeps its parameters every few epochs, and fits a linear probe
 to every layer of every snapshot. The explorer shows one layer at one epoch, seen in a 2-D view of the
-layer's representation, next to the probe accuracies of all layers.
+layer's representation, next to the probe accuracies of all layers. The morph explorer shows the
+trained network's layers as one continuous deformation (an interpolation between consecutive layers'
+standardised 2-D views), after Olah, "Neural Networks, Manifolds, and Topology" (2014).
+
+``SEED`` seeds the explorers' default run; the chapter passes its own seed (``experiment(name, seed)``),
+so every claim it makes derives from the chapter's ``SEED``.
 """
 
 from __future__ import annotations
@@ -69,14 +74,17 @@ def _grid(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 @functools.cache
-def experiment(name: str = "spirals") -> Experiment:
+def experiment(name: str = "spirals", seed: int = SEED) -> Experiment:
     """Train the chapter's network on ``name`` ("spirals" or "sheets") and probe every layer of every snapshot.
 
-    Seeded and deterministic; cached, so the chapter and the explorer share one run.
+    Seeded by ``seed`` (the module's fixed ``SEED`` by default; the chapter passes its own) and
+    deterministic; cached, so the chapter and the explorers share one run per seed.
     """
     if name not in DATASETS:
         raise ValueError(f"name must be one of {DATASETS}, got {name!r}")
-    rng = np.random.default_rng([SEED, DATASETS.index(name)])
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise TypeError(f"seed must be an integer, got {seed!r}")
+    rng = np.random.default_rng([int(seed), DATASETS.index(name)])
     if name == "spirals":
         X, y = data.two_spirals(N_POINTS, rng=rng, turns=2.0, noise=0.02)
     else:
@@ -101,12 +109,14 @@ def layer_name(layer: int, n_layers: int) -> str:
     return "logits" if layer == n_layers else f"hidden layer {layer}"
 
 
-def view(ex: Experiment, snapshot: int, layer: int) -> View:
+def view(ex: Experiment, snapshot: int, layer: int, *, project: bool = False) -> View:
     """The 2-D view of ``layer`` at snapshot index ``snapshot``.
 
     A 2-D layer is shown as it is. A wider one is projected on two directions: the normal of the
-    linear probe's boundary (horizontal axis, so the best linear cut is a vertical line) and the
-    leading principal direction of the data orthogonal to it.
+    linear probe's boundary (horizontal axis, so the probe's cut is a vertical line) and the leading
+    principal direction of the data orthogonal to it. Both coordinates are standardised scores (mean 0,
+    standard deviation 1 over the data), so every layer fills its panel whatever its scale; the vertical
+    sign is chosen so that class 1 has the larger mean (a fixed orientation from layer to layer).
     """
     net = nets.load(ex.net, ex.history.snapshots[snapshot])
     H = net.forward(ex.X)[layer]
@@ -114,7 +124,7 @@ def view(ex: Experiment, snapshot: int, layer: int) -> View:
     probe = ex.probes[snapshot][layer]
     w = probe.weights[:, 1] - probe.weights[:, 0]
     c = probe.bias[1] - probe.bias[0]
-    if H.shape[1] == 2:
+    if H.shape[1] == 2 and not project:
         kind = "input coordinate" if layer == 0 else ("logit" if layer == net.n_layers else "unit")
         return View(H, G, ("line", w, c), f"{kind} 1", f"{kind} 2")
     norm = np.linalg.norm(w)
@@ -125,8 +135,15 @@ def view(ex: Experiment, snapshot: int, layer: int) -> View:
     d2 = vt[0] - (vt[0] @ d1) * d1
     d2 /= np.linalg.norm(d2)
     P = np.stack([d1, d2], axis=1)
-    cut = -(c + mean @ w) / norm if norm > 0 else 0.0
-    return View((H - mean) @ P, (G - mean) @ P, ("vline", cut), "probe direction", r"principal direction $\perp$")
+    pts = (H - mean) @ P
+    sd = pts.std(axis=0)
+    sd = np.where(sd > 0, sd, 1.0)
+    if pts[ex.y == 1, 1].mean() < pts[ex.y == 0, 1].mean():
+        sd[1] = -sd[1]
+    cut = -(c + mean @ w) / norm / sd[0] if norm > 0 else 0.0
+    return View(
+        pts / sd, ((G - mean) @ P) / sd, ("vline", cut), "probe score (standardised)", r"principal score $\perp$"
+    )
 
 
 def draw_view(ax, ex: Experiment, snapshot: int, layer: int, *, title: bool = True, small: bool = False) -> None:
@@ -163,9 +180,9 @@ def _snapshot_index(ex: Experiment, epoch: float) -> int:
     return int(np.argmin(np.abs(ex.epochs - epoch)))
 
 
-def uncrumple(layer: float = 3, epoch: float = EPOCHS, dataset: str = "spirals"):
+def uncrumple(layer: float = 3, epoch: float = EPOCHS, dataset: str = "spirals", seed: int = SEED):
     """One layer of the trained network at one epoch (left) and the probe accuracy of every layer (right)."""
-    ex = experiment(dataset)
+    ex = experiment(dataset, seed)
     layer = int(round(layer))
     s = _snapshot_index(ex, epoch)
     # a fixed layout (no constrained-layout solver): this figure is redrawn for every frame
@@ -186,9 +203,9 @@ def uncrumple(layer: float = 3, epoch: float = EPOCHS, dataset: str = "spirals")
     return fig
 
 
-def all_layers(dataset: str = "spirals", epoch: float = EPOCHS):
+def all_layers(dataset: str = "spirals", epoch: float = EPOCHS, seed: int = SEED):
     """Every layer of the network at one epoch, input first, in two rows."""
-    ex = experiment(dataset)
+    ex = experiment(dataset, seed)
     s = _snapshot_index(ex, epoch)
     n = ex.separability.shape[1]
     cols = (n + 1) // 2
@@ -196,6 +213,47 @@ def all_layers(dataset: str = "spirals", epoch: float = EPOCHS):
     fig.subplots_adjust(left=0.08, right=0.99, bottom=0.09, top=0.95, wspace=0.38, hspace=0.42)
     for layer, ax in enumerate(axes.ravel()[:n]):
         draw_view(ax, ex, s, layer, small=True)
+    return fig
+
+
+@functools.cache
+def _views(dataset: str, seed: int) -> tuple:
+    ex = experiment(dataset, seed)
+    s = len(ex.epochs) - 1
+    return tuple(view(ex, s, layer, project=True) for layer in range(ex.separability.shape[1]))
+
+
+def morph(depth: float = 0.0, dataset: str = "sheets", seed: int = SEED):
+    """The trained network's layers as one continuous deformation: ``depth`` runs from 0 (input) to the logits.
+
+    At ``depth = l + s`` (``0 <= s <= 1``) the points are ``(1 - s) V_l + s V_{l+1}``, the straight-line
+    interpolation between the standardised 2-D views (:func:`view`, always projected) of layer ``l`` and
+    layer ``l + 1``, in the spirit of Olah's animations of a network's layers (2014).
+    """
+    ex = experiment(dataset, seed)
+    views = _views(dataset, seed)
+    depth = float(np.clip(depth, 0.0, len(views) - 1))
+    lo = min(int(np.floor(depth)), len(views) - 2)
+    frac = depth - lo
+    a, b = views[lo], views[lo + 1]
+    pts = (1 - frac) * a.points + frac * b.points
+    grid = (1 - frac) * a.grid + frac * b.grid
+    cut = (1 - frac) * a.boundary[1] + frac * b.boundary[1]
+    fig, ax = plt.subplots(figsize=(5.2, 4.2), layout="none")
+    fig.subplots_adjust(left=0.13, right=0.97, bottom=0.12, top=0.9)
+    for line, side in zip(grid, ex.grid_side, strict=True):
+        color = "0.55" if side < 0 else CLASS_COLORS[side]
+        ax.plot(line[:, 0], line[:, 1], "-", color=color, lw=0.5, alpha=0.5 if side < 0 else 0.35)
+    for k in (0, 1):
+        ax.plot(*pts[ex.y == k].T, "o", ms=2.2, mew=0, color=CLASS_COLORS[k], label=f"class {k}")
+    ax.axvline(cut, color="k", lw=1, ls="--")
+    ax.set_xlim(-3.5, 3.5)
+    ax.set_ylim(-3.5, 3.5)
+    ax.set_xlabel("probe score (standardised)")
+    ax.set_ylabel(r"principal score $\perp$ (standardised)")
+    names = [layer_name(i, ex.net.n_layers) for i in (lo, lo + 1)]
+    ax.set_title(f"{dataset}: {names[0]} → {names[1]}, {100 * frac:.0f}% of the way", fontsize=10)
+    ax.legend(loc="lower right", fontsize=8)
     return fig
 
 
@@ -235,6 +293,17 @@ explorer = Explorer(
     },
     main="epoch",
     fmt="{:.0f}",
+)
+
+
+morph_explorer = Explorer(
+    draw=morph,
+    controls={
+        "depth": Slider(0, DEPTH + 1, 0.1, 0, "depth"),
+        "dataset": Choice(DATASETS, "sheets", "data set"),
+    },
+    main="depth",
+    fmt="{:.1f}",
 )
 
 

@@ -17,7 +17,7 @@ BETA_GRID = np.linspace(0.0, 0.98, 99)
 
 
 def momentum_landscape(lr: float, beta: float):
-    """Heavy-ball momentum on a quadratic with L = 1 and condition number 50.
+    """Heavy-ball momentum on a quadratic with lambda_max = 1 and condition number 50.
 
     Left: the path over the contours. Right: the exact rate (spectral radius) over a grid of
     learning rates and momenta (grey where rho >= 1), the stability edge rho = 1, Polyak's optimum (star) and the chosen
@@ -40,7 +40,7 @@ def momentum_landscape(lr: float, beta: float):
     ax.plot(0, 0, "*", color="k", ms=9)
     ax.set_xlabel(r"$\theta_1$")
     ax.set_ylabel(r"$\theta_2$")
-    ax.set_title(rf"$\eta = {lr:.2f}/L$, $\beta = {beta:.2f}$: $\rho = {here:.3f}$", fontsize=10)
+    ax.set_title(rf"$\gamma = {lr:.2f}/\lambda_{{\max}}$, $\beta = {beta:.2f}$: $\rho = {here:.3f}$", fontsize=10)
 
     stable = np.ma.masked_where(rho >= 1, rho)
     bx.set_facecolor("0.85")  # masked (diverging) region shows the grey background
@@ -48,7 +48,7 @@ def momentum_landscape(lr: float, beta: float):
     bx.contour(LR_GRID, BETA_GRID, rho, levels=[1.0], colors=PALETTE[1], linewidths=1.2)
     bx.plot(lr_star, beta_star, "*", color="w", mec="k", ms=12, label=rf"Polyak, $\rho = {rate_star:.3f}$")
     bx.plot(lr, beta, "o", color=PALETTE[4], mec="k", ms=8, label="chosen")
-    bx.set_xlabel(r"learning rate $\eta$ (units of $1/L$)")
+    bx.set_xlabel(r"learning rate $\gamma$ (units of $1/\lambda_{\max}$)")
     bx.set_ylabel(r"momentum $\beta$")
     bx.legend(loc="lower left", fontsize=8)
     bx.grid(False)
@@ -59,7 +59,7 @@ def momentum_landscape(lr: float, beta: float):
 momentum_explorer = Explorer(
     draw=momentum_landscape,
     controls={
-        "lr": Slider(0.05, 4.0, 0.05, 3.0, "step η (units of 1/L)"),
+        "lr": Slider(0.05, 4.0, 0.05, 3.0, "step γ (units of 1/λ_max)"),
         "beta": Slider(0.0, 0.95, 0.05, 0.55, "momentum β"),
     },
     main="beta",
@@ -90,7 +90,7 @@ def game_methods(method: str, lr: float):
     ax.set_aspect("equal")
     ax.set_xlabel("$x$ (minimising player)")
     ax.set_ylabel("$y$ (maximising player)")
-    ax.set_title(rf"{method}, $\eta = {lr:.2f}$, {GAME_STEPS} steps", fontsize=10)
+    ax.set_title(rf"{method}, $\gamma = {lr:.2f}$, {GAME_STEPS} steps", fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
     for k, name in enumerate(games.METHODS):
         rho = games.spectral_radius(name, GAME_LRS)
@@ -99,7 +99,7 @@ def game_methods(method: str, lr: float):
     bx.plot(lr, games.spectral_radius(method, lr), "o", color=colour, mec="k", ms=8)
     bx.axhline(1.0, color="0.3", lw=0.8)
     bx.set_ylim(0.4, 1.6)
-    bx.set_xlabel(r"step $\eta$")
+    bx.set_xlabel(r"step $\gamma$")
     bx.set_ylabel(r"spectral radius $\rho$ of the map")
     bx.legend(fontsize=8, loc="upper left")
     return fig
@@ -109,7 +109,7 @@ game_explorer = Explorer(
     draw=game_methods,
     controls={
         "method": Choice(games.METHODS, "extragradient", "method"),
-        "lr": Slider(0.02, 1.0, 0.02, 0.3, "step η"),
+        "lr": Slider(0.02, 1.0, 0.02, 0.3, "step γ"),
     },
     main="lr",
     fmt="{:.2f}",

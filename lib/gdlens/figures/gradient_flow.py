@@ -57,7 +57,7 @@ def igr_paths(lr: float):
     ax.annotate("flat", f.flat_minimum, xytext=(4, -12), textcoords="offset points", fontsize=8)
     ax.set_xlabel(r"$\theta_1$")
     ax.set_ylabel(r"$\theta_2$")
-    ax.set_title(f"γ = {lr:.2f}   (2/k_sharp = {2 / f.sharpness:.2f})")
+    ax.set_title(f"γ = {lr:.2f}   (2/λ_sharp = {2 / f.sharpness:.2f})")
     ax.legend(loc="upper right", fontsize=7)
     d_flow = np.linalg.norm(gd[ks] - flow, axis=-1)
     d_mod = np.linalg.norm(gd[ks] - modified, axis=-1)

@@ -12,7 +12,8 @@ TARGET = (1.0, 1.0)
 START = (-1.0, 2.0)
 STEPS = 60
 LABELS = {"sigma": r"$(\mu, \sigma)$", "log_sigma": r"$(\mu, \log\sigma)$", "variance": r"$(\mu, \sigma^2)$",
-          "precision": r"$(\mu, 1/\sigma^2)$"}  # fmt: skip
+          "precision": r"$(\mu, 1/\sigma^2)$", "natural": r"$(\eta_1, \eta_2)$ natural",
+          "expectation": r"$(\mu, \mu^2 + \sigma^2)$", "affine": r"affine mix of $(\mu, \sigma)$"}  # fmt: skip
 
 
 def _kl_contours(ax, xlim=(-1.6, 1.8), ylim=(0.3, 3.2)):
@@ -27,20 +28,20 @@ def _kl_contours(ax, xlim=(-1.6, 1.8), ylim=(0.3, 3.2)):
 
 
 def invariance_paths(lr: float = 0.1, steps: int = STEPS):
-    """Natural-gradient (left) and plain gradient descent (right) fits of a Gaussian in four parametrisations.
+    """Natural-gradient (left) and plain gradient descent (right) fits of a Gaussian in seven parametrisations.
 
     Paths are drawn in the (μ, σ) plane over contours of the loss KL(target ‖ model).
     """
     fig, axes = plt.subplots(1, 2, figsize=(8.4, 3.4), sharey=True)
     for ax, method, title in zip(axes, ("natural", "gd"), ("natural gradient", "gradient descent"), strict=True):
         _kl_contours(ax)
-        for i, p in enumerate(nat.PARAMETRIZATIONS):
+        for i, p in enumerate(nat.ALL_PARAMETRIZATIONS):
             path = nat.fit_gaussian(TARGET, START, p, method=method, lr=lr, steps=steps)
             path = path[np.all(np.isfinite(path), axis=1)]
             ax.plot(path[:, 0], path[:, 1], "-o", ms=2, lw=1.2, color=PALETTE[i], label=LABELS[p], alpha=0.85)
         ax.set_title(f"{title}, $\\gamma = {lr:g}$")
     axes[1].set_ylabel("")
-    axes[0].legend(fontsize=8, loc="upper right")
+    axes[0].legend(fontsize=7, loc="upper right")
     return fig
 
 
@@ -60,7 +61,7 @@ def parametrization_paths(parametrization: str = "precision", lr: float = 0.1):
         bx.semilogy(np.arange(values.size), np.maximum(values, 1e-16), color=color, label=name)
     bx.set_ylim(1e-8, 10)
     bx.set_xlabel("step $t$")
-    bx.set_ylabel(r"loss $\mathrm{KL}(p_\star \| p_{\theta_t})$")
+    bx.set_ylabel(r"loss $L = \mathrm{KL}(p_\star \| p_{\theta_t})$")
     bx.legend(fontsize=8)
     return fig
 
@@ -69,7 +70,7 @@ parametrization_explorer = Explorer(
     draw=parametrization_paths,
     controls={
         "lr": Slider(0.02, 0.3, 0.02, 0.1, "step γ"),
-        "parametrization": Choice(nat.PARAMETRIZATIONS, "precision", "parametrisation"),
+        "parametrization": Choice(nat.ALL_PARAMETRIZATIONS, "precision", "parametrisation"),
     },
     main="lr",
     fmt="{:.2f}",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -11,9 +13,17 @@ from gdlens.langevin import boltzmann_density
 from gdlens.plotting import PALETTE, Explorer, Slider
 
 GRID = np.linspace(-2.2, 2.2, 441)
-TEMPERATURES = np.linspace(0.05, 3.0, 60)
+TEMPERATURES = np.geomspace(0.05, 3.0, 60)  # log-spaced: the low-T range where S < 0 is visible
 N_PARTICLES = 400
 SEED = 2
+
+
+@lru_cache(maxsize=32)
+def _sweep(tilt: float) -> tuple[np.ndarray, np.ndarray]:
+    """Mean energy and entropy of the Boltzmann law over TEMPERATURES (cached: the frames share them)."""
+    well = TiltedDoubleWell(tilt)
+    dens = np.stack([boltzmann_density(well.value, GRID, temperature=t) for t in TEMPERATURES])
+    return thermo.mean_energy(well.value, dens, GRID), thermo.entropy(dens, GRID)
 
 
 def temperature_knob(temperature: float, tilt: float):
@@ -21,7 +31,8 @@ def temperature_knob(temperature: float, tilt: float):
 
     Left: the energy E(x) (grey), the density p(x) = e^{-E/T}/Z (filled) and particles drawn from it, shown
     at their energy. Right: the mean energy, the entropy term T S and the free energy F = <E> - T S of
-    the Boltzmann law against the temperature, the current one marked.
+    the Boltzmann law against the temperature, the current one marked, and the temperature where the
+    (differential) entropy S changes sign: below it S < 0 and F rises with T (dF/dT = -S), above it F falls.
     """
     well = TiltedDoubleWell(tilt)
     e = well.value(GRID[:, None])
@@ -43,16 +54,20 @@ def temperature_knob(temperature: float, tilt: float):
     ax.set_title(f"T = {temperature:.2f}: {100 * right:.0f}% in the deeper (right) well", fontsize=10)
     ax.legend(loc="upper center", fontsize=7)
 
-    dens = np.stack([boltzmann_density(well.value, GRID, temperature=t) for t in TEMPERATURES])
-    energy = thermo.mean_energy(well.value, dens, GRID)
-    ts = TEMPERATURES * thermo.entropy(dens, GRID)
+    energy, s = _sweep(float(tilt))
+    ts = TEMPERATURES * s
     bx.plot(TEMPERATURES, energy, color=PALETTE[1], label="mean energy <E>")
     bx.plot(TEMPERATURES, ts, color=PALETTE[2], label="entropy term TS")
     bx.plot(TEMPERATURES, energy - ts, color=PALETTE[0], lw=2, label="free energy F")
     bx.axvline(temperature, color="0.3", ls="--", lw=1)
-    bx.set_xlabel("temperature T")
+    if np.any(s < 0) and np.any(s > 0):  # the sign change of S: F_eq is largest there
+        t_zero = float(TEMPERATURES[np.argmax(s > 0)])
+        bx.axvline(t_zero, color=PALETTE[2], ls=":", lw=1, label=f"S = 0 (T ≈ {t_zero:.2f}): F largest")
+    bx.axhline(0.0, color="0.7", lw=0.6)
+    bx.set_xscale("log")
+    bx.set_xlabel("temperature T (log scale)")
     bx.set_ylabel("energy units")
-    bx.legend(fontsize=7, loc="lower left")
+    bx.legend(fontsize=6, loc="lower left")
     return fig
 
 
@@ -60,7 +75,7 @@ temperature_explorer = Explorer(
     draw=temperature_knob,
     controls={
         "temperature": Slider(0.05, 3.0, 0.05, 0.3, "temperature T"),
-        "tilt": Slider(0.0, 0.6, 0.05, 0.3, "tilt τ"),
+        "tilt": Slider(0.0, 0.6, 0.05, 0.3, "tilt a"),
     },
     main="temperature",
     fmt="{:.2f}",
