@@ -9,6 +9,8 @@
   which nothing loads, are removed: the site is 15 MB lighter.
 - A citation list is marked ``role="list"`` by docutils while its entries are ``doc-biblioentry``, a role a
   list may not contain (axe-core: aria-required-children); the entries become list items.
+- Source maps (``*.map``, 3.5 MB of the theme's) and the theme's translation catalogues are build or debug
+  aids that no reader's browser requests: they are not published.
 - A figure whose image has no description (myst-nb gives it the file path as its alt text) gets its
   caption as alt text, so that a screen reader reads what the figure shows.
 """
@@ -100,11 +102,18 @@ def _prune_mathjax(app, outdir: Path) -> None:
             (mathjax / "output" / f"{other}.js").unlink(missing_ok=True)
 
 
+def _prune_static(outdir: Path) -> None:
+    static = outdir / "_static"
+    for path in [*static.rglob("*.map"), *static.rglob("*.po"), *static.rglob("*.mo")]:
+        path.unlink()
+
+
 def _rewrite_pages(app, exception) -> None:
     if exception is not None or app.builder.format != "html":
         return
     outdir = Path(app.outdir)
     _prune_mathjax(app, outdir)
+    _prune_static(outdir)
     for page in outdir.rglob("*.html"):
         if page.relative_to(outdir).parts[0] in ("_static", "_sources", "_images"):
             continue

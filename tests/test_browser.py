@@ -632,15 +632,18 @@ def test_scrubber_frames_are_files_loaded_when_shown(site):
             assert "frames" not in data and len(data["urls"]) == len(data["labels"]) >= 2, page
             for url in data["urls"]:
                 assert (site / page).parent.joinpath(url).resolve().is_file(), f"{page}: missing frame {url}"
-        assert "gdlens-scrubber" not in text or "data:image/png;base64" not in text, f"{page} inlines a frame"
+        assert 'src="data:image/png;base64' not in text, f"{page} inlines a frame"
     assert scrubbers, "no scrubber found: has the scrubber markup changed?"
 
 
 def test_page_and_site_weight(site):
-    """Each page's own HTML stays light (frames and figures are files), and the whole site is small."""
+    """Each page's own HTML stays light (frames and figures are files), and the whole site is small.
+
+    The PDF edition, a separate download beside the site, is not counted in the site's weight.
+    """
     heavy = {p: (site / p).stat().st_size for p in TOC_PAGES if (site / p).stat().st_size > 1_000_000}
     assert not heavy, f"pages over 1 MB of HTML: {heavy}"
-    total = sum(f.stat().st_size for f in site.rglob("*") if f.is_file())
+    total = sum(f.stat().st_size for f in site.rglob("*") if f.is_file() and f.name != "gdlens-book.pdf")
     assert total <= 40 * 2**20, f"the site weighs {total / 2**20:.1f} MB (limit 40 MB)"
 
 

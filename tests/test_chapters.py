@@ -80,3 +80,18 @@ def test_seed_comes_from_the_environment(path):
     sources = "\n".join(_source(c) for c in _cells(path) if c["cell_type"] == "code")
     assert "SEED = chapter_seed(" in sources, f"{path.name}: SEED must come from gdlens.repro.chapter_seed"
     assert "claim(" in sources, f"{path.name} states no claim"
+
+
+def test_no_name_is_glued_twice():
+    """myst-nb warns (and the strict build fails) when two outputs glue the same name: find it here first."""
+    seen: dict[str, str] = {}
+    twice = []
+    for path in CHAPTERS:
+        for cell in _cells(path):
+            for out in cell.get("outputs", []) if cell["cell_type"] == "code" else []:
+                name = out.get("metadata", {}).get("scrapbook", {}).get("name")
+                if name is not None:
+                    if name in seen:
+                        twice.append(f"{name} ({seen[name]} and {path.name})")
+                    seen[name] = path.name
+    assert not twice, f"glued more than once: {twice}"

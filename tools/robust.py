@@ -65,8 +65,8 @@ def _register(chapters, seeds, records, errors) -> tuple[str, list[str]]:
             book = _fmt(values[None]["measured"]) if None in values else "not made"
             held = "".join(("✓" if values[s]["held"] else "✗") if s in values else "·" for s in seeds)
             why = f" ({r['why']})" if r["why"] else ""
-            statement = r["statement"].replace("|", "\\|")
-            lines.append(f"| {statement} `{name}` | {r['expected']}{why} | {book} | {span} | {held} |")
+            cells = [f"{r['statement']} `{name}`", f"{r['expected']}{why}", book, span, held]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
             for s in seeds:
                 if s not in values:
                     problems.append(f"{stem}: claim {name} not made at seed {s if s is not None else 'book'}")
